@@ -1,0 +1,50 @@
+# artclf — `make help` lists the targets. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE ?= 1
+export MLFLOW_DISABLE_TELEMETRY ?= true
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-slow bench ui lint format clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install artclf with its dependencies (once; again when pyproject.toml changes)
+
+run: install ## train the default configuration on the embedded dataset, tracked in MLflow
+	$(PY) -m artclf.train $(ARGS)
+	@echo
+	@echo "Results: run folder under outputs/runs/, MLflow store $(CURDIR)/mlflow.db"
+	@echo "Compare runs: make ui   (then open http://127.0.0.1:5000)"
+
+test: install ## run the fast test suite
+	$(PY) -m pytest $(ARGS)
+
+test-slow: install ## run the slow end-to-end tests
+	$(PY) -m pytest -m slow $(ARGS)
+
+bench: install ## measure throughput against baselines run side by side; writes bench_results/
+	$(PY) -m artclf.bench $(ARGS)
+
+ui: install ## MLflow UI over the default store on http://127.0.0.1:5000
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui \
+		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
+
+lint: install ## ruff lint and format check
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+format: install ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix src tests
+	$(VENV)/bin/ruff format src tests
+
+clean: ## remove run outputs and caches (keeps .venv and mlflow.db)
+	rm -rf outputs multirun bench_results .cache .pytest_cache .ruff_cache

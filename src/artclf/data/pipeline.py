@@ -1,0 +1,86 @@
+"""From a dataset root to labelled, split, validated records: the path every consumer shares
+(the datamodule, ``describe``, ``evaluate``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from artclf.data.images import find_unreadable
+from artclf.data.labels import apply_label_scheme, balanced_class_weights
+from artclf.data.sources import get_scanner
+from artclf.data.splits import assign_splits
+
+
+@dataclass
+class PreparedRecords:
+    """``records`` has columns ``path``, ``split``, ``label`` (class name), ``target`` (index)
+    and the raw label columns; ``classes[target] == label``."""
+
+    records: pd.DataFrame
+    classes: list[str]
+    skipped: Counter
+    class_weights: list[float] | None = None
+
+    def split(self, name: str) -> pd.DataFrame:
+        return self.records[self.records["split"] == name].reset_index(drop=True)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Images per class per split, classes in index order."""
+        table = self.records.groupby(["split", "label"]).size()
+        return {
+            split: {cls: int(table.get((split, cls), 0)) for cls in self.classes}
+            for split in ("train", "val", "test")
+        }
+
+
+def prepare_records(
+    source: str,
+    root: str | Path,
+    *,
+    labels: str,
+    layout: str = "auto",
+    top_k: int | None = None,
+    min_count: int | None = None,
+    drop_unknown: bool = True,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    max_per_class: int | None = None,
+    class_weights: bool = False,
+    seed: int = 42,
+    cache_dir: str | Path | None = None,
+) -> PreparedRecords:
+    """Scan ``root`` with the ``source`` reader, drop undecodable images, apply the label
+    scheme and assign splits. Every step is deterministic for a seed."""
+    scan = get_scanner(source)(root, layout=layout)
+    skipped = Counter(scan.skipped)
+    bad = find_unreadable(scan.records["path"].tolist(), cache_dir=cache_dir)
+    for reason in bad.values():
+        skipped[reason] += 1
+    records = scan.records[~scan.records["path"].isin(bad.keys())]
+
+    records, classes = apply_label_scheme(
+        records, labels, skipped, top_k=top_k, min_count=min_count, drop_unknown=drop_unknown
+    )
+    records = assign_splits(
+        records,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        max_per_class=max_per_class,
+    )
+    index = {name: i for i, name in enumerate(classes)}
+    records["target"] = records["label"].map(index).astype("int64")
+
+    weights = None
+    if class_weights:
+        shipped = scan.class_weights
+        if shipped and all(c in shipped for c in classes):
+            weights = [float(shipped[c]) for c in classes]
+        else:
+            train = records.loc[records["split"] == "train", "target"]
+            weights = balanced_class_weights(train, len(classes))
+    return PreparedRecords(records, classes, skipped, weights)

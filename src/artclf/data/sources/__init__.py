@@ -1,0 +1,20 @@
+"""Dataset readers, one module per on-disk layout; each exposes ``scan(root, layout) -> Scan``."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from artclf.data.sources.base import DatasetLayoutError, Scan
+
+#: data.source values and the module that reads each layout.
+SOURCES = ("ai_artbench", "wikiart", "best_artworks", "artstation")
+
+__all__ = ["SOURCES", "DatasetLayoutError", "Scan", "get_scanner"]
+
+
+def get_scanner(name: str) -> Callable[..., Scan]:
+    """The ``scan`` function of the reader called ``name``."""
+    if name not in SOURCES:
+        raise ValueError(f"unknown data.source {name!r}; valid choices: {', '.join(SOURCES)}")
+    return importlib.import_module(f"artclf.data.sources.{name}").scan

@@ -1,0 +1,182 @@
+"""What every dataset reader returns, and the checks they share.
+
+A reader only knows its on-disk layout: it turns a root folder into a table of
+records (one row per image, with raw label columns) and counts what it skipped.
+Label schemes, splitting and image decoding happen downstream.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+
+#: Reasons a file is left out, as counted in ``Scan.skipped`` and printed by ``describe``.
+SKIP_REASONS = (
+    "not_image",  # wrong extension, hidden file (.DS_Store, ._foo.jpg), folder
+    "empty",  # zero bytes
+    "missing",  # named by a CSV/split file but absent on disk
+    "unreadable",  # not decodable as an image
+    "truncated",  # decoding stopped early
+    "duplicate",  # same content as an earlier file (where a reader deduplicates)
+    "unlabelled",  # no label under the chosen scheme (e.g. unknown genre dropped)
+)
+
+
+class DatasetLayoutError(ValueError):
+    """The root does not look like the expected layout; the message says what was expected."""
+
+
+@dataclass
+class Scan:
+    """Records of one dataset root.
+
+    ``records`` has a ``path`` column (absolute ``str``), a ``split`` column (``"train"``,
+    ``"val"``, ``"test"`` where the download defines it, else ``""``) and one column per raw
+    label the layout provides (e.g. ``style``, ``artist``). ``skipped`` counts left-out files
+    by reason (keys from ``SKIP_REASONS``).
+    """
+
+    records: pd.DataFrame
+    skipped: Counter = field(default_factory=Counter)
+    class_weights: dict[str, float] | None = None  # per raw label value, if the layout ships them
+    #: Splits that hold for one label column only (ArtGAN ships separate style, genre and
+    #: artist train/val files); indexed like ``records``.
+    split_by_label: dict[str, pd.Series] = field(default_factory=dict)
+
+    @property
+    def label_columns(self) -> list[str]:
+        return [c for c in self.records.columns if c not in ("path", "split")]
+
+    def records_for(self, column: str) -> pd.DataFrame:
+        """``records`` with the ``split`` the download defines for the label ``column``."""
+        if column not in self.split_by_label:
+            return self.records
+        return self.records.assign(split=self.split_by_label[column])
+
+
+def require_dir(root: str | Path, layout: str, expected: str) -> Path:
+    """Return ``root`` as a Path or raise one clear line naming the expected layout."""
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise DatasetLayoutError(
+            f"{layout}: dataset root {str(path)!r} does not exist or is not a folder; "
+            f"expected {expected}. Set data.root=PATH to the folder you downloaded."
+        )
+    return path
+
+
+def _found(root: Path, limit: int = 6) -> str:
+    """What ``root`` holds, in a few words, for error messages."""
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    if not entries:
+        return "an empty folder"
+    more = f" and {len(entries) - limit} more" if len(entries) > limit else ""
+    return ", ".join(entries[:limit]) + more
+
+
+def layout_error(
+    layout: str, root: Path, expected: str, looks_like: Callable[[Path], bool]
+) -> DatasetLayoutError:
+    """One line: what was expected, what ``root`` holds instead, and where the layout is if
+    the user pointed one level too high or too low."""
+    hint = ""
+    below = [child for child in class_folders(root) if looks_like(child)]
+    if below:
+        hint = f"; pointed at the parent folder? try data.root={below[0]}"
+    elif root.parent != root and looks_like(root.parent):
+        hint = f"; pointed at a sub-folder? try data.root={root.parent}"
+    return DatasetLayoutError(
+        f"{layout}: {str(root)!r} does not look like {expected}; found {_found(root)}{hint}"
+    )
+
+
+def file_skip_reason(path: Path) -> str | None:
+    """Cheap filesystem checks (no decoding): why ``path`` is not an image record, or None."""
+    name = path.name
+    if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
+        return "not_image"
+    if not path.is_file():
+        return "missing" if not path.exists() else "not_image"
+    if path.stat().st_size == 0:
+        return "empty"
+    return None
+
+
+def class_folders(root: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
+    """Sorted sub-folders of ``root`` that can hold a class (not hidden, not ``__MACOSX``,
+    not in ``exclude``, compared case-insensitively)."""
+    return [
+        path
+        for path in sorted(root.iterdir())
+        if path.is_dir()
+        and not path.name.startswith((".", "__"))
+        and path.name.lower() not in exclude
+    ]
+
+
+def list_images(folder: Path, skipped: Counter) -> list[Path]:
+    """Sorted image files directly inside ``folder``; others are counted in ``skipped``."""
+    images = []
+    for path in sorted(folder.iterdir()):
+        reason = file_skip_reason(path)
+        if reason is None:
+            images.append(path)
+        elif not path.is_dir():
+            skipped[reason] += 1
+    return images
+
+
+_MOJIBAKE_ENCODINGS = ("cp437", "cp850", "cp1252", "latin-1")
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8 bytes that were decoded with a DOS/Windows code page, possibly twice.
+
+    ``Du╠êrer`` (UTF-8 read as cp437) and ``DuÔòá├¬rer`` (that again, as cp850) both come
+    back as ``Du\u0308rer``. Text that is already right is returned unchanged.
+    """
+    for _ in range(3):
+        for encoding in _MOJIBAKE_ENCODINGS:
+            try:
+                repaired = text.encode(encoding).decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if repaired != text:
+                text = repaired
+                break
+        else:
+            return text
+    return text
+
+
+def ascii_key(name: str) -> str:
+    """Fold a name to a comparable ASCII key: mojibake, NFD/NFC, case and punctuation collapse.
+
+    ``Albrecht_Du\u0308rer``, ``Albrecht_Dürer``, ``Albrecht_Du╠êrer`` and ``albrecht dürer``
+    all give ``albrechtdurer``.
+    """
+    folded = unicodedata.normalize("NFKD", repair_mojibake(name))
+    ascii_only = folded.encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in ascii_only.lower() if ch.isalnum())
+
+
+def match_key(name: str) -> str:
+    """Key that equates the spellings of one file name a CSV and a disk may disagree on:
+    mojibake (also ArtGAN's lower-cased ``grã©goire``), NFC/NFD, soft hyphens and case."""
+    text = unicodedata.normalize("NFC", name)
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            text = text.upper().encode(encoding).decode("utf-8")
+            break
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    else:
+        text = repair_mojibake(text)
+    return unicodedata.normalize("NFC", text).replace("\u00ad", "").casefold()

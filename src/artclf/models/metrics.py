@@ -1,0 +1,26 @@
+"""The classification metrics every stage reports, from torchmetrics."""
+
+from __future__ import annotations
+
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+
+def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
+    """``{prefix}acc``, macro F1/precision/recall, weighted F1, and top-5 accuracy when there
+    are more than five classes."""
+    metrics = {
+        "acc": MulticlassAccuracy(num_classes, average="micro"),
+        "macro_f1": MulticlassF1Score(num_classes, average="macro"),
+        "macro_precision": MulticlassPrecision(num_classes, average="macro"),
+        "macro_recall": MulticlassRecall(num_classes, average="macro"),
+        "weighted_f1": MulticlassF1Score(num_classes, average="weighted"),
+    }
+    if num_classes > 5:
+        metrics["top5_acc"] = MulticlassAccuracy(num_classes, top_k=5, average="micro")
+    return MetricCollection(metrics, prefix=prefix)

@@ -1,0 +1,5 @@
+"""MLflow tracking: one run per Hydra job, sweep parents, params, tags and artifacts."""
+
+from artclf.tracking.runs import log_metrics, run_name, start_run
+
+__all__ = ["log_metrics", "run_name", "start_run"]

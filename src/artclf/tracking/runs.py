@@ -1,0 +1,182 @@
+"""One MLflow run per Hydra job: store, experiment, readable name, params, tags, sweep parent."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig, OmegaConf
+
+from artclf.config import flatten
+from artclf.tracking.retry import retry_locked
+
+log = logging.getLogger(__name__)
+
+#: Options of these config groups name a run (``resnet18_224-light-s42``) and are tagged.
+NAMING_GROUPS = ("experiment", "data", "model", "aug", "backbone")
+BATCH = 100  # MLflow's per-request limit on params and tags
+
+
+def _hydra() -> HydraConfig | None:
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def _choices(cfg: DictConfig) -> dict[str, str]:
+    hydra = _hydra()
+    if hydra is not None:
+        return {k: str(v) for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")}
+    return {group: str(cfg[group].name) for group in NAMING_GROUPS if "name" in cfg.get(group, {})}
+
+
+def run_name(cfg: DictConfig) -> str:
+    """``<experiment|data->model-aug-s<seed>``, plus ``-j<n>`` inside a multirun."""
+    if cfg.logger.get("run_name"):
+        return str(cfg.logger.run_name)
+    choices = _choices(cfg)
+    parts = [choices[g] for g in NAMING_GROUPS if choices.get(g) not in (None, "None", "none")]
+    if choices.get("data") == "synthetic":
+        parts.remove("synthetic")
+    if cfg.get("seed") is not None:
+        parts.append(f"s{cfg.seed}")
+    hydra = _hydra()
+    if hydra is not None and hydra.mode == RunMode.MULTIRUN:
+        parts.append(f"j{hydra.job.num}")
+    return "-".join(parts) or str(cfg.get("task_name", "run"))
+
+
+def git_tags() -> dict[str, str]:
+    """Commit and dirty flag of the source checkout, when there is one."""
+    here = Path(__file__).parent
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=5)
+        if out.returncode:
+            raise RuntimeError(out.stderr)
+        return out.stdout.strip()
+
+    try:
+        return {
+            "mlflow.source.git.commit": git("rev-parse", "HEAD"),
+            "git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no"))),
+        }
+    except (OSError, RuntimeError, subprocess.TimeoutExpired):
+        return {}
+
+
+def _experiment_id(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    """Get or create the experiment; a SQLite store keeps its artifacts in a folder beside it."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///"))
+        location = (db.parent / "mlartifacts").resolve().as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except mlflow.exceptions.MlflowException:  # created by a parallel job meanwhile
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def _sweep_parent(client: MlflowClient, experiment_id: str, hydra: HydraConfig) -> str:
+    """Find or create the parent run of this sweep, under a file lock so parallel jobs agree."""
+    sweep_dir = Path(hydra.sweep.dir).resolve()
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    with open(sweep_dir / ".mlflow_parent.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        id_file = sweep_dir / ".mlflow_parent_run_id"
+        if id_file.exists():
+            return id_file.read_text().strip()
+        sweep_overrides = list(hydra.overrides.task)
+        parent = client.create_run(
+            experiment_id,
+            run_name=f"sweep-{sweep_dir.name}",
+            tags={"artclf.role": "sweep", "sweep_id": str(sweep_dir), **git_tags()},
+        )
+        client.log_param(parent.info.run_id, "sweep.overrides", " ".join(sweep_overrides))
+        id_file.write_text(parent.info.run_id)
+        return parent.info.run_id
+
+
+def _log_config(client: MlflowClient, run_id: str, cfg: DictConfig) -> None:
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    params = [Param(k, str(v)) for k, v in flatten(resolved).items()]
+    for start in range(0, len(params), BATCH):
+        retry_locked(client.log_batch, run_id, params=params[start : start + BATCH])
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
+        hydra = _hydra()
+        if hydra is not None:
+            overrides = OmegaConf.to_yaml(list(hydra.overrides.task))
+            (Path(tmp) / "overrides.yaml").write_text(overrides)
+        client.log_artifacts(run_id, tmp, artifact_path="config")
+
+
+@contextmanager
+def start_run(cfg: DictConfig) -> Iterator[mlflow.ActiveRun | None]:
+    """Open the MLflow run of this job (``None`` when ``logger.enabled`` is false).
+
+    Params are the full flattened config (no 250-character cut), tags carry the git commit,
+    the config choices and the overrides; inside a multirun the run is a child of one parent
+    run per sweep (``mlflow.parentRunId``, ``sweep_id``, ``job_num``).
+    """
+    if not cfg.logger.enabled:
+        yield None
+        return
+    uri = str(cfg.logger.tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    experiment_id = retry_locked(_experiment_id, client, str(cfg.logger.experiment_name), uri)
+
+    tags: dict[str, Any] = {**git_tags(), "artclf.task": str(cfg.get("task_name", ""))}
+    tags.update({f"choice.{k}": v for k, v in _choices(cfg).items()})
+    hydra = _hydra()
+    if hydra is not None:
+        tags["overrides"] = " ".join(hydra.overrides.task)
+        if hydra.mode == RunMode.MULTIRUN:
+            parent_id = retry_locked(_sweep_parent, client, experiment_id, hydra)
+            tags.update(
+                {
+                    "mlflow.parentRunId": parent_id,
+                    "sweep_id": str(Path(hydra.sweep.dir).resolve()),
+                    "job_num": str(hydra.job.num),
+                }
+            )
+    run = retry_locked(
+        mlflow.start_run, experiment_id=experiment_id, run_name=run_name(cfg), tags=tags
+    )
+    status = "FAILED"
+    try:
+        _log_config(client, run.info.run_id, cfg)
+        yield run
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        mlflow.end_run(status=status)
+        parent = tags.get("mlflow.parentRunId")
+        if parent:
+            retry_locked(client.set_terminated, parent, "FINISHED")
+
+
+def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    """Log a dict of final metrics in one request (single ``log_metric`` calls are slow)."""
+    now = int(time.time() * 1000)
+    batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+    client = MlflowClient()
+    for start in range(0, len(batch), 1000):
+        retry_locked(client.log_batch, run_id, metrics=batch[start : start + 1000])
+

@@ -1,0 +1,155 @@
+"""``python -m artclf.train``: fit, test the best checkpoint, track everything in MLflow.
+
+Entry points stay thin: ``main`` composes the config, ``train(cfg)`` does the work and
+returns the optimised metric (so Optuna and tests can call it directly).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    RichProgressBar,
+)
+from lightning.pytorch.loggers import CSVLogger, Logger, MLFlowLogger
+from omegaconf import DictConfig
+
+from artclf.cli import run_or_exit
+from artclf.config import to_plain
+from artclf.tracking import start_run
+
+log = logging.getLogger(__name__)
+
+
+def build_classification(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule]:
+    """The datamodule (set up, so the classes are known) and the module for its classes."""
+    from hydra.utils import instantiate
+
+    from artclf.models.module import ClassificationModule
+
+    datamodule = instantiate(cfg.data, augment=cfg.aug, _recursive_=False)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    weights = datamodule.class_weights
+    module = ClassificationModule(
+        model=to_plain(cfg.model),
+        class_names=list(datamodule.classes),
+        optim=to_plain(cfg.optim),
+        scheduler=to_plain(cfg.scheduler),
+        class_weights=weights.tolist() if weights is not None else None,
+        label_smoothing=float(cfg.model.get("label_smoothing", 0.0)),
+        monitor=str(cfg.optimized_metric),
+    )
+    return module, datamodule
+
+
+def build_cyclegan(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule]:
+    from artclf.models.cyclegan import build_cyclegan as build
+
+    return build(cfg)
+
+
+TASKS = {"classify": build_classification, "cyclegan": build_cyclegan}
+
+
+def build_callbacks(cfg: DictConfig, run_dir: Path) -> tuple[list[Callback], ModelCheckpoint]:
+    callbacks_cfg = cfg.callbacks
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="epoch{epoch:03d}",
+        auto_insert_metric_name=False,
+        monitor=callbacks_cfg.checkpoint.monitor,
+        mode=callbacks_cfg.checkpoint.mode,
+        save_last=callbacks_cfg.checkpoint.save_last,
+    )
+    callbacks: list[Callback] = [checkpoint]
+    stopping = callbacks_cfg.early_stopping
+    if stopping.enabled:
+        callbacks.append(
+            EarlyStopping(monitor=stopping.monitor, mode=stopping.mode, patience=stopping.patience)
+        )
+    if callbacks_cfg.lr_monitor:
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    if callbacks_cfg.progress_bar and sys.stdout.isatty():
+        callbacks.append(RichProgressBar())
+    return callbacks, checkpoint
+
+
+def build_logger(cfg: DictConfig, run: Any, run_dir: Path) -> Logger:
+    if run is None:
+        return CSVLogger(run_dir, name="metrics", version="")
+    return MLFlowLogger(
+        experiment_name=str(cfg.logger.experiment_name),
+        tracking_uri=str(cfg.logger.tracking_uri),
+        run_id=run.info.run_id,
+    )
+
+
+def train(cfg: DictConfig) -> float:
+    """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised metric."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    run_dir = Path(cfg.paths.run_dir)
+    with start_run(cfg) as run:
+        module, datamodule = TASKS[cfg.get("task", "classify")](cfg)
+        callbacks, checkpoint = build_callbacks(cfg, run_dir)
+        trainer = L.Trainer(
+            **to_plain(cfg.trainer),
+            callbacks=callbacks,
+            logger=build_logger(cfg, run, run_dir),
+            default_root_dir=run_dir,
+            enable_progress_bar=bool(cfg.callbacks.progress_bar),
+        )
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        best = checkpoint.best_model_score
+        score = float(best) if best is not None else float(trainer.callback_metrics[cfg.optimized_metric])
+        if cfg.get("test") and getattr(datamodule, "has_test", True):
+            ckpt = checkpoint.best_model_path or None
+            trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+            if run is not None:
+                log_test_reports(run.info.run_id, module)
+        if run is not None and cfg.logger.get("log_checkpoint") and checkpoint.best_model_path:
+            import mlflow
+
+            mlflow.log_artifact(checkpoint.best_model_path, artifact_path="checkpoints")
+        log.info("%s = %.4f; run folder %s", cfg.optimized_metric, score, run_dir)
+        return score
+
+
+def log_test_reports(run_id: str, module: L.LightningModule) -> None:
+    """Confusion matrix PNG and per-class CSV of the test split, as run artifacts."""
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    from artclf.reports import confusion_matrix_figure, per_class_report
+
+    confusion = getattr(module, "test_confusion", None)
+    if confusion is None or not confusion.update_called:
+        return
+    matrix = confusion.compute().cpu().numpy()
+    classes = module.class_names
+    with tempfile.TemporaryDirectory() as tmp:
+        figure = confusion_matrix_figure(matrix, classes, title="test confusion matrix")
+        figure.savefig(Path(tmp) / "confusion_matrix.png", dpi=120)
+        plt.close(figure)
+        per_class_report(matrix, classes).to_csv(Path(tmp) / "per_class_report.csv", index=False)
+        mlflow.log_artifacts(tmp, artifact_path="reports", run_id=run_id)
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float:
+    return run_or_exit(train, cfg)
+
+
+if __name__ == "__main__":
+    main()

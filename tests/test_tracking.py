@@ -1,0 +1,83 @@
+"""MLflow tracking through the real command line: a 2-job sweep, parent and child runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from artclf.config import flatten
+from artclf.tracking import run_name
+from conftest import TINY_SYNTHETIC
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=cwd, env={**os.environ, **env},
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    result = run_cli(
+        "artclf.train", "-m", "model=simple_cnn_32", "optim.lr=0.001,0.01",
+        "trainer.max_epochs=1", "trainer.accelerator=cpu", *TINY_SYNTHETIC,
+        cwd=tmp_path,
+        env={"MLFLOW_TRACKING_URI": store, "ARTCLF_HOME": str(tmp_path),
+             "ARTCLF_CACHE": str(shared_cache)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("artclf")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("artclf.role") == "sweep"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 2
+    parent_id = parents[0].info.run_id
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent_id}
+    assert sorted(c.data.tags["job_num"] for c in children) == ["0", "1"]
+    assert sorted(c.data.params["optim.lr"] for c in children) == ["0.001", "0.01"]
+    assert sorted(c.info.run_name for c in children) == ["simple_cnn_32-none-s42-j0",
+                                                         "simple_cnn_32-none-s42-j1"]
+    child = children[0]
+    for metric in ("train/loss", "val/acc", "val/macro_f1", "test/acc", "test/macro_f1",
+                   "test/top5_acc", "test/weighted_f1", "test/macro_precision"):
+        assert metric in child.data.metrics, metric
+    assert "_target_" not in " ".join(child.data.params)
+    assert child.data.tags["choice.model"] == "simple_cnn_32"
+    artifacts = {
+        f.path for folder in ("config", "reports", "checkpoints")
+        for f in client.list_artifacts(child.info.run_id, folder)
+    }
+    assert {"config/config.yaml", "reports/confusion_matrix.png",
+            "reports/per_class_report.csv"} <= artifacts
+    assert any(a.startswith("checkpoints/") and a.endswith(".ckpt") for a in artifacts)
+    # artifacts live beside the SQLite store, not in the working directory's ./mlruns
+    assert (tmp_path / "mlartifacts").is_dir() and not (tmp_path / "mlruns").exists()
+
+
+def test_run_name_comes_from_config_choices(make_cfg) -> None:
+    cfg = make_cfg("model=resnet18_224", "aug=light", "seed=3")
+    assert run_name(cfg) == "resnet18_224-light-s3"
+
+
+def test_params_are_flat_and_uncut() -> None:
+    long_value = "x" * 600
+    flat = flatten({"_target_": "a.B", "data": {"root": long_value, "_target_": "c"}, "seed": 1})
+    assert flat == {"data.root": long_value, "seed": 1}
+
+
+def test_bad_root_prints_one_line_and_exits_2(tmp_path: Path, shared_cache: Path) -> None:
+    result = run_cli(
+        "artclf.train", "data=ai_artbench", f"data.root={tmp_path / 'missing'}", "logger=none",
+        cwd=tmp_path, env={"ARTCLF_HOME": str(tmp_path), "ARTCLF_CACHE": str(shared_cache)},
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "missing" in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
