@@ -16,19 +16,31 @@ from conftest import TINY_SYNTHETIC
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", *args], cwd=cwd, env={**os.environ, **env},
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Path) -> None:
     store = f"sqlite:///{tmp_path / 'store.db'}"
     result = run_cli(
-        "artclf.train", "-m", "model=simple_cnn_32", "optim.lr=0.001,0.01",
-        "trainer.max_epochs=1", "trainer.accelerator=cpu", *TINY_SYNTHETIC,
+        "artclf.train",
+        "-m",
+        "model=simple_cnn_32",
+        "optim.lr=0.001,0.01",
+        "trainer.max_epochs=1",
+        "trainer.accelerator=cpu",
+        *TINY_SYNTHETIC,
         cwd=tmp_path,
-        env={"MLFLOW_TRACKING_URI": store, "ARTCLF_HOME": str(tmp_path),
-             "ARTCLF_CACHE": str(shared_cache)},
+        env={
+            "MLFLOW_TRACKING_URI": store,
+            "ARTCLF_HOME": str(tmp_path),
+            "ARTCLF_CACHE": str(shared_cache),
+        },
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -42,20 +54,34 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent_id}
     assert sorted(c.data.tags["job_num"] for c in children) == ["0", "1"]
     assert sorted(c.data.params["optim.lr"] for c in children) == ["0.001", "0.01"]
-    assert sorted(c.info.run_name for c in children) == ["simple_cnn_32-none-s42-j0",
-                                                         "simple_cnn_32-none-s42-j1"]
+    assert sorted(c.info.run_name for c in children) == [
+        "simple_cnn_32-none-s42-j0",
+        "simple_cnn_32-none-s42-j1",
+    ]
     child = children[0]
-    for metric in ("train/loss", "val/acc", "val/macro_f1", "test/acc", "test/macro_f1",
-                   "test/top5_acc", "test/weighted_f1", "test/macro_precision"):
+    for metric in (
+        "train/loss",
+        "val/acc",
+        "val/macro_f1",
+        "test/acc",
+        "test/macro_f1",
+        "test/top5_acc",
+        "test/weighted_f1",
+        "test/macro_precision",
+    ):
         assert metric in child.data.metrics, metric
     assert "_target_" not in " ".join(child.data.params)
     assert child.data.tags["choice.model"] == "simple_cnn_32"
     artifacts = {
-        f.path for folder in ("config", "reports", "checkpoints")
+        f.path
+        for folder in ("config", "reports", "checkpoints")
         for f in client.list_artifacts(child.info.run_id, folder)
     }
-    assert {"config/config.yaml", "reports/confusion_matrix.png",
-            "reports/per_class_report.csv"} <= artifacts
+    assert {
+        "config/config.yaml",
+        "reports/confusion_matrix.png",
+        "reports/per_class_report.csv",
+    } <= artifacts
     assert any(a.startswith("checkpoints/") and a.endswith(".ckpt") for a in artifacts)
     # artifacts live beside the SQLite store, not in the working directory's ./mlruns
     assert (tmp_path / "mlartifacts").is_dir() and not (tmp_path / "mlruns").exists()
@@ -74,8 +100,12 @@ def test_params_are_flat_and_uncut() -> None:
 
 def test_bad_root_prints_one_line_and_exits_2(tmp_path: Path, shared_cache: Path) -> None:
     result = run_cli(
-        "artclf.train", "data=ai_artbench", f"data.root={tmp_path / 'missing'}", "logger=none",
-        cwd=tmp_path, env={"ARTCLF_HOME": str(tmp_path), "ARTCLF_CACHE": str(shared_cache)},
+        "artclf.train",
+        "data=ai_artbench",
+        f"data.root={tmp_path / 'missing'}",
+        "logger=none",
+        cwd=tmp_path,
+        env={"ARTCLF_HOME": str(tmp_path), "ARTCLF_CACHE": str(shared_cache)},
     )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 
 def per_class_report(confusion: np.ndarray, classes: list[str]) -> pd.DataFrame:
@@ -52,6 +54,41 @@ def confusion_matrix_figure(confusion: np.ndarray, classes: list[str], title: st
             for j in range(n):
                 if confusion[i, j]:
                     colour = "white" if normalised[i, j] > 0.5 else "black"
-                    ax.text(j, i, int(confusion[i, j]), ha="center", va="center", fontsize=6, color=colour)
+                    ax.text(
+                        j,
+                        i,
+                        int(confusion[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color=colour,
+                    )
     fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of true class")
+    return fig
+
+
+def image_grid_figure(
+    images: np.ndarray,
+    titles: list[str],
+    heatmaps: Sequence[np.ndarray | None] | None = None,
+    columns: int = 4,
+    title: str = "",
+) -> Figure:
+    """Images (``N×H×W×3``, uint8 or floats in [0, 1]) in a grid with a caption each; with
+    ``heatmaps`` (``H×W`` in [0, 1] each, or None) an image gets a translucent overlay."""
+    n = len(images)
+    columns = max(1, min(columns, n))
+    rows = max(1, -(-n // columns))
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(2.6 * columns, 2.9 * rows), squeeze=False, layout="constrained"
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, ax in enumerate(axes.flat[:n]):
+        ax.imshow(images[i])
+        if heatmaps is not None and heatmaps[i] is not None:
+            ax.imshow(heatmaps[i], cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        ax.set_title(titles[i], fontsize=7)
+    if title:
+        fig.suptitle(title)
     return fig

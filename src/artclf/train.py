@@ -41,14 +41,17 @@ def build_classification(cfg: DictConfig) -> tuple[L.LightningModule, L.Lightnin
     datamodule.prepare_data()
     datamodule.setup("fit")
     weights = datamodule.class_weights
+    weights = weights.tolist() if weights is not None else None
+    tasks = datamodule.tasks  # several label columns: one head per column
     module = ClassificationModule(
         model=to_plain(cfg.model),
-        class_names=list(datamodule.classes),
+        class_names=tasks if tasks else list(datamodule.classes),
         optim=to_plain(cfg.optim),
         scheduler=to_plain(cfg.scheduler),
-        class_weights=weights.tolist() if weights is not None else None,
+        class_weights={next(iter(tasks)): weights} if tasks else weights,
         label_smoothing=float(cfg.model.get("label_smoothing", 0.0)),
         monitor=str(cfg.optimized_metric),
+        data=to_plain(cfg.data),
     )
     return module, datamodule
 
@@ -82,6 +85,11 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> tuple[list[Callback], Mod
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     if callbacks_cfg.progress_bar and sys.stdout.isatty():
         callbacks.append(RichProgressBar())
+    finetune = cfg.get("model", {}).get("finetune")
+    if finetune:
+        from artclf.models.finetune import TwoPhaseFinetuning
+
+        callbacks.append(TwoPhaseFinetuning(int(finetune.switch_epoch), int(finetune.top_layers)))
     return callbacks, checkpoint
 
 
@@ -96,12 +104,15 @@ def build_logger(cfg: DictConfig, run: Any, run_dir: Path) -> Logger:
 
 
 def train(cfg: DictConfig) -> float:
-    """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised metric."""
+    """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
+    metric."""
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     run_dir = Path(cfg.paths.run_dir)
     with start_run(cfg) as run:
         module, datamodule = TASKS[cfg.get("task", "classify")](cfg)
+        if run is not None:
+            module.mlflow_run_id = run.info.run_id
         callbacks, checkpoint = build_callbacks(cfg, run_dir)
         trainer = L.Trainer(
             **to_plain(cfg.trainer),
@@ -112,12 +123,17 @@ def train(cfg: DictConfig) -> float:
         )
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         best = checkpoint.best_model_score
-        score = float(best) if best is not None else float(trainer.callback_metrics[cfg.optimized_metric])
+        score = (
+            float(best)
+            if best is not None
+            else float(trainer.callback_metrics[cfg.optimized_metric])
+        )
         if cfg.get("test") and getattr(datamodule, "has_test", True):
             ckpt = checkpoint.best_model_path or None
             trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
             if run is not None:
                 log_test_reports(run.info.run_id, module)
+                log_gradcam_grid(run.info.run_id, module, datamodule)
         if run is not None and cfg.logger.get("log_checkpoint") and checkpoint.best_model_path:
             import mlflow
 
@@ -143,6 +159,35 @@ def log_test_reports(run_id: str, module: L.LightningModule) -> None:
         figure.savefig(Path(tmp) / "confusion_matrix.png", dpi=120)
         plt.close(figure)
         per_class_report(matrix, classes).to_csv(Path(tmp) / "per_class_report.csv", index=False)
+        mlflow.log_artifacts(tmp, artifact_path="reports", run_id=run_id)
+
+
+def log_gradcam_grid(
+    run_id: str, module: L.LightningModule, datamodule: L.LightningDataModule, limit: int = 256
+) -> None:
+    """Grad-CAM of right and wrong predictions on (up to ``limit``) test images, as a run
+    artifact, so a run shows what its model looks at."""
+    import matplotlib.pyplot as plt
+    import mlflow
+    import numpy as np
+
+    from artclf.explain import prediction_grid_figure
+
+    datasets = getattr(datamodule, "datasets", None)
+    if not hasattr(module, "tasks") or datasets is None:
+        return
+    dataset = datasets["test" if datamodule.has_test else "val"]
+    count = min(len(dataset), limit)
+    images = np.stack([dataset.image(i) for i in range(count)]).transpose(0, 2, 3, 1)  # CHW->HWC
+    targets = np.asarray(dataset.targets[:count])
+    if targets.ndim == 2:  # multi-task: the grid shows the first task
+        targets = targets[:, 0]
+    figure = prediction_grid_figure(module.cpu().eval(), images, targets)
+    if figure is None:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        figure.savefig(Path(tmp) / "gradcam_grid.png", dpi=110)
+        plt.close(figure)
         mlflow.log_artifacts(tmp, artifact_path="reports", run_id=run_id)
 
 

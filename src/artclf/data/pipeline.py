@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +19,19 @@ from artclf.data.splits import assign_splits
 @dataclass
 class PreparedRecords:
     """``records`` has columns ``path``, ``split``, ``label`` (class name), ``target`` (index)
-    and the raw label columns; ``classes[target] == label``."""
+    and the raw label columns; ``classes[target] == label``. With several label columns
+    (multi-task) ``tasks`` maps each column to its classes; the first is ``label``/``target``,
+    the others are indexed in ``target_<column>``."""
 
     records: pd.DataFrame
     classes: list[str]
     skipped: Counter
     class_weights: list[float] | None = None
+    tasks: dict[str, list[str]] | None = None
+
+    def target_columns(self) -> list[str]:
+        """``target`` and, for multi-task records, ``target_<column>`` of the other tasks."""
+        return ["target"] + [f"target_{task}" for task in list(self.tasks or {})[1:]]
 
     def split(self, name: str) -> pd.DataFrame:
         return self.records[self.records["split"] == name].reset_index(drop=True)
@@ -41,7 +49,7 @@ def prepare_records(
     source: str,
     root: str | Path,
     *,
-    labels: str,
+    labels: str | Sequence[str],
     layout: str = "auto",
     top_k: int | None = None,
     min_count: int | None = None,
@@ -54,17 +62,30 @@ def prepare_records(
     cache_dir: str | Path | None = None,
 ) -> PreparedRecords:
     """Scan ``root`` with the ``source`` reader, drop undecodable images, apply the label
-    scheme and assign splits. Every step is deterministic for a seed."""
+    scheme and assign splits. Every step is deterministic for a seed.
+
+    ``labels`` may list several columns (one task each): the first gets ``top_k``,
+    ``min_count``, the stratified split and the class weights; records without a known
+    value in every other column are dropped (counted as ``unlabelled``)."""
+    columns = [labels] if isinstance(labels, str) else [str(c) for c in labels]
+    labels = columns[0]
     scan = get_scanner(source)(root, layout=layout)
     skipped = Counter(scan.skipped)
     bad = find_unreadable(scan.records["path"].tolist(), cache_dir=cache_dir)
     for reason in bad.values():
         skipped[reason] += 1
-    records = scan.records[~scan.records["path"].isin(bad.keys())]
+    records = scan.records_for(labels)
+    records = records[~records["path"].isin(bad.keys())]
 
     records, classes = apply_label_scheme(
         records, labels, skipped, top_k=top_k, min_count=min_count, drop_unknown=drop_unknown
     )
+    tasks = {labels: classes}
+    for column in columns[1:]:
+        labelled, tasks[column] = apply_label_scheme(
+            records.drop(columns="label"), column, skipped, drop_unknown=drop_unknown
+        )
+        records = records[records["path"].isin(labelled["path"])].reset_index(drop=True)
     records = assign_splits(
         records,
         val_fraction=val_fraction,
@@ -74,6 +95,9 @@ def prepare_records(
     )
     index = {name: i for i, name in enumerate(classes)}
     records["target"] = records["label"].map(index).astype("int64")
+    for column in columns[1:]:
+        index = {name: i for i, name in enumerate(tasks[column])}
+        records[f"target_{column}"] = records[column].astype(str).map(index).astype("int64")
 
     weights = None
     if class_weights:
@@ -83,4 +107,4 @@ def prepare_records(
         else:
             train = records.loc[records["split"] == "train", "target"]
             weights = balanced_class_weights(train, len(classes))
-    return PreparedRecords(records, classes, skipped, weights)
+    return PreparedRecords(records, classes, skipped, weights, tasks if len(columns) > 1 else None)

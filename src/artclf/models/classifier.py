@@ -1,4 +1,4 @@
-"""A backbone and a head, built from ``conf/model/*.yaml``."""
+"""A backbone, a neck and one classifier per task, built from ``conf/model/*.yaml``."""
 
 from __future__ import annotations
 
@@ -8,45 +8,89 @@ import torch
 from torch import Tensor, nn
 
 from artclf.models.backbones import create_backbone
-from artclf.models.heads import LinearHead
+from artclf.models.heads import DenseClassifier, GramNeck, create_neck
 
 
 class Classifier(nn.Module):
-    def __init__(self, body: nn.Module, head: nn.Module, cam_layer: str) -> None:
+    """``forward`` gives logits, or with several tasks a dict ``{task: logits}``."""
+
+    def __init__(
+        self,
+        body: nn.Module,
+        neck: nn.Module,
+        heads: dict[str, nn.Module],
+        cam_layer: str,
+        multi_task: bool = False,
+    ) -> None:
         super().__init__()
         self.body = body
-        self.head = head
+        self.neck = neck
+        self.heads = nn.ModuleDict(heads)
+        self.multi_task = multi_task
         self.cam_layer = f"body.{cam_layer}"  # dotted name for Grad-CAM, from the model root
+        self.uses_taps = isinstance(neck, GramNeck)
 
-    def forward(self, images: Tensor) -> Tensor:
-        return self.head(self.body(images))
+    def forward(self, images: Tensor) -> Tensor | dict[str, Tensor]:
+        if self.uses_taps:
+            features, taps = self.body.forward_taps(images)
+        else:
+            features, taps = self.body(images), []
+        vector = self.neck(features, taps)
+        logits = {task: head(vector) for task, head in self.heads.items()}
+        return logits if self.multi_task else next(iter(logits.values()))
 
 
-def freeze(model: nn.Module, prefixes: list[str]) -> None:
-    """Stop gradients into backbone modules whose name starts with one of ``prefixes``."""
-    names = {name for name, _ in model.body.named_children()}
-    unknown = [p for p in prefixes if p.split(".")[0] not in names]
+def freeze(model: Classifier, prefixes: list[str] | str) -> None:
+    """Stop gradients into backbone modules named by ``prefixes`` (dotted names inside the
+    body, e.g. ``layer1`` or ``model.blocks.0``), or into the whole body with ``"all"``."""
+    if prefixes == "all":
+        model.body.requires_grad_(False)
+        return
+    names = {name for name, _ in model.body.named_modules() if name}
+    unknown = [p for p in prefixes if p not in names]
     if unknown:
-        raise ValueError(f"model.freeze: no layer {unknown}; valid names: {', '.join(names)}")
+        top = sorted(n for n in names if n.count(".") <= 1)[:40]
+        raise ValueError(f"model.freeze: no layer {unknown}; valid names include: {', '.join(top)}")
     for name, param in model.body.named_parameters():
-        if any(name == p or name.startswith(p + ".") for p in prefixes):
+        if any(name.startswith(p + ".") for p in prefixes):
             param.requires_grad_(False)
 
 
-def create_classifier(model_cfg: dict[str, Any], num_classes: int, pretrained: bool = True) -> Classifier:
-    """Build the network a model config describes. ``pretrained=False`` skips loading weights
-    (used when a checkpoint will overwrite them anyway)."""
+def create_classifier(
+    model_cfg: dict[str, Any], num_classes: int | dict[str, int], pretrained: bool = True
+) -> Classifier:
+    """Build the network a model config describes; ``num_classes`` is a dict for several
+    tasks. ``pretrained=False`` skips loading weights (a checkpoint will overwrite them)."""
     backbone = create_backbone(
         model_cfg["arch"],
         image_size=model_cfg["image_size"],
         pretrained=model_cfg.get("pretrained", False) if pretrained else False,
+        name=str(model_cfg.get("name", "")),
     )
-    head_cfg = dict(model_cfg.get("head") or {})
-    head = LinearHead(backbone.num_features, num_classes, **head_cfg)
-    model = Classifier(backbone.body, head, backbone.cam_layer)
-    if head_cfg.get("pool") == "flatten":  # materialise the lazy layer's shape
-        size = model_cfg["image_size"]
-        with torch.no_grad():
-            model(torch.zeros(1, 3, size, size))
-    freeze(model, list(model_cfg.get("freeze") or []))
+    neck = create_neck(
+        str(model_cfg.get("head", "dense")),
+        backbone.n_taps,
+        pool=str(model_cfg.get("pool", "avg")),
+        gram_channels=int(model_cfg.get("gram_channels", 32)),
+    )
+    tasks = num_classes if isinstance(num_classes, dict) else {"label": num_classes}
+    heads = {
+        task: DenseClassifier(
+            n,
+            hidden=list(model_cfg.get("hidden") or []),
+            dropout=float(model_cfg.get("dropout", 0.0)),
+            batchnorm=bool(model_cfg.get("batchnorm", False)),
+        )
+        for task, n in tasks.items()
+    }
+    model = Classifier(
+        backbone.body, neck, heads, backbone.cam_layer, multi_task=isinstance(num_classes, dict)
+    )
+    size = model_cfg["image_size"]
+    was_training = model.training
+    model.eval()  # materialise lazy layers; eval so BatchNorm accepts a batch of one
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    model.train(was_training)
+    freeze(model, model_cfg.get("freeze") or [])
     return model

@@ -1,4 +1,9 @@
-"""The classification LightningModule: one network, one loss, torchmetrics per stage."""
+"""The classification LightningModule: one network, one loss and torchmetrics per task.
+
+A single task logs ``{stage}/acc``, ``{stage}/macro_f1``…; several tasks (``class_names`` a
+dict, targets a dict per batch) log ``{stage}/{task}/acc``… and, so checkpointing and early
+stopping watch one number, ``{stage}/acc`` as the mean accuracy over the tasks.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from artclf.models.classifier import create_classifier
 from artclf.models.metrics import classification_metrics
 from artclf.models.optim import build_optimization
 
+Targets = Tensor | dict[str, Tensor]
+STAGES = ("train", "val", "test")
+
 
 class ClassificationModule(L.LightningModule):
     """Everything needed to rebuild the model travels in the checkpoint's hyperparameters
@@ -21,56 +29,121 @@ class ClassificationModule(L.LightningModule):
     def __init__(
         self,
         model: dict[str, Any],
-        class_names: list[str],
+        class_names: list[str] | dict[str, list[str]],
         optim: dict[str, Any],
         scheduler: dict[str, Any] | None = None,
-        class_weights: list[float] | None = None,
+        class_weights: list[float] | dict[str, list[float] | None] | None = None,
         label_smoothing: float = 0.0,
         monitor: str = "val/acc",
+        data: dict[str, Any] | None = None,
         load_pretrained: bool = True,
     ) -> None:
+        """``data`` is the training data config, kept so ``artclf.evaluate`` can rebuild the
+        same split from the checkpoint alone."""
         super().__init__()
         self.save_hyperparameters(ignore=["load_pretrained"], logger=False)
-        self.class_names = list(class_names)
-        num_classes = len(class_names)
-        self.net = create_classifier(model, num_classes, pretrained=load_pretrained)
-        weight = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
-        self.loss = nn.CrossEntropyLoss(weight=weight, label_smoothing=label_smoothing)
-        self.train_metrics = classification_metrics(num_classes, "train/")
-        self.val_metrics = classification_metrics(num_classes, "val/")
-        self.test_metrics = classification_metrics(num_classes, "test/")
-        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.multi_task = isinstance(class_names, dict)
+        self.tasks: dict[str, list[str]] = (
+            {k: list(v) for k, v in class_names.items()}
+            if self.multi_task
+            else {"label": list(class_names)}
+        )
+        weights = class_weights if isinstance(class_weights, dict) else {"label": class_weights}
+        sizes = {task: len(names) for task, names in self.tasks.items()}
+        self.net = create_classifier(
+            model, sizes if self.multi_task else sizes["label"], pretrained=load_pretrained
+        )
+        self.losses = nn.ModuleDict(
+            {
+                task: nn.CrossEntropyLoss(
+                    weight=torch.tensor(weights[task], dtype=torch.float32)
+                    if weights.get(task)
+                    else None,
+                    label_smoothing=label_smoothing,
+                )
+                for task in self.tasks
+            }
+        )
+        self.metrics = nn.ModuleDict(
+            {
+                f"{stage}_{task}": classification_metrics(n, self._prefix(stage, task))
+                for stage in STAGES
+                for task, n in sizes.items()
+            }
+        )
+        self.confusion = nn.ModuleDict(
+            {task: MulticlassConfusionMatrix(n) for task, n in sizes.items()}
+        )
+        self.mlflow_run_id: str | None = None  # set by train; saved so evaluations can cite it
 
-    def forward(self, images: Tensor) -> Tensor:
+    @property
+    def class_names(self) -> list[str]:
+        """Class names of the (first) task: what single-task callers index logits with."""
+        return next(iter(self.tasks.values()))
+
+    @property
+    def test_confusion(self) -> MulticlassConfusionMatrix:
+        return self.confusion[next(iter(self.tasks))]
+
+    def _prefix(self, stage: str, task: str) -> str:
+        return f"{stage}/{task}/" if self.multi_task else f"{stage}/"
+
+    def forward(self, images: Tensor) -> Tensor | dict[str, Tensor]:
         return self.net(images)
 
-    def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+    def _as_dicts(self, logits: Targets, targets: Targets) -> tuple[dict, dict]:
+        if self.multi_task:
+            return logits, targets
+        return {"label": logits}, {"label": targets}
+
+    def _step(self, batch: tuple[Tensor, Targets], stage: str) -> Tensor:
         images, targets = batch
-        logits = self(images)
-        loss = self.loss(logits, targets)
-        metrics = getattr(self, f"{stage}_metrics")
-        metrics.update(logits, targets)
-        on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True)
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
-        if stage == "test":
-            self.test_confusion.update(logits, targets)
+        logits, targets = self._as_dicts(self(images), targets)
+        losses, accuracy = [], []
+        for task in self.tasks:
+            losses.append(self.losses[task](logits[task], targets[task]))
+            metrics = self.metrics[f"{stage}_{task}"]
+            metrics.update(logits[task], targets[task])
+            self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
+            if stage == "test":
+                self.confusion[task].update(logits[task], targets[task])
+            if self.multi_task:
+                self.log(f"{stage}/{task}/loss", losses[-1], on_step=False, on_epoch=True)
+                accuracy.append((logits[task].argmax(1) == targets[task]).float().mean())
+        loss = torch.stack(losses).sum()
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=True)
+        if self.multi_task:
+            self.log(
+                f"{stage}/acc",
+                torch.stack(accuracy).mean(),
+                on_step=False,
+                on_epoch=True,
+                prog_bar=True,
+                batch_size=len(images),
+            )
         return loss
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: tuple[Tensor, Targets], batch_idx: int) -> Tensor:
         return self._step(batch, "train")
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[Tensor, Targets], batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: tuple[Tensor, Targets], batch_idx: int) -> None:
         self._step(batch, "test")
 
-    def predict_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        return self(batch[0]).softmax(dim=1)
+    def predict_step(self, batch: tuple[Tensor, Targets], batch_idx: int) -> Targets:
+        logits = self(batch[0])
+        if self.multi_task:
+            return {task: out.softmax(dim=1) for task, out in logits.items()}
+        return logits.softmax(dim=1)
 
     def on_test_epoch_start(self) -> None:
-        self.test_confusion.reset()
+        for confusion in self.confusion.values():
+            confusion.reset()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["mlflow_run_id"] = self.mlflow_run_id
 
     def configure_optimizers(self) -> dict[str, Any]:
         return build_optimization(

@@ -16,7 +16,10 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: dict[str, Any]) -> torc
     name, lr, wd = cfg["name"], cfg["lr"], cfg.get("weight_decay", 0.0)
     if name == "sgd":
         return torch.optim.SGD(
-            params, lr=lr, momentum=cfg.get("momentum", 0.9), nesterov=cfg.get("nesterov", False),
+            params,
+            lr=lr,
+            momentum=cfg.get("momentum", 0.9),
+            nesterov=cfg.get("nesterov", False),
             weight_decay=wd,
         )
     if name == "adam":

@@ -72,7 +72,7 @@ def require_dir(root: str | Path, layout: str, expected: str) -> Path:
     return path
 
 
-def _found(root: Path, limit: int = 6) -> str:
+def _found(root: Path, limit: int = 4) -> str:
     """What ``root`` holds, in a few words, for error messages."""
     entries = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
     if not entries:

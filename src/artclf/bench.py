@@ -1,0 +1,168 @@
+"""``python -m artclf.bench`` (``make bench``): throughput beside a baseline measured in the
+same process, so the ratio holds on a noisy shared machine. Prints a table, writes JSON.
+
+Rows: the input pipeline against ImageFolder + PIL; our Lightning training loop against a
+bare PyTorch loop on the same model and batches; inference precision/layout variants; on CUDA,
+end-to-end training against the same model fed from tensors already on the GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.table import Table
+from torch import nn
+
+
+@dataclass
+class Row:
+    name: str
+    ours: float  # images/s
+    baseline: float  # images/s
+    baseline_name: str
+    unit: str = "img/s"
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("nan")
+
+
+def throughput(step: Callable[[], int], seconds: float, warmup: int = 2) -> float:
+    """Items per second of ``step`` (which returns how many items it processed)."""
+    for _ in range(warmup):
+        step()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        done += step()
+    return done / (time.perf_counter() - start)
+
+
+def _model_cfg(arch: str, image_size: int) -> dict:
+    pool = "flatten" if arch == "simple_cnn" else "avg"
+    return {"arch": arch, "image_size": image_size, "pretrained": False, "pool": pool}
+
+
+def _model(arch: str, image_size: int, num_classes: int = 20) -> nn.Module:
+    from artclf.models.classifier import create_classifier
+
+    return create_classifier(_model_cfg(arch, image_size), num_classes)
+
+
+def training_loop_row(arch: str, image_size: int, epochs: int, batch: int = 32) -> Row:
+    """Our LightningModule under a Trainer vs a bare loop over the same network, batches and
+    optimiser, each for ``epochs`` epochs: what the framework costs per image."""
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from artclf.models.module import ClassificationModule
+
+    images = torch.randn(16 * batch, 3, image_size, image_size)
+    loader = DataLoader(TensorDataset(images, torch.randint(0, 20, (len(images),))), batch)
+    optim = {"name": "sgd", "lr": 1e-3, "momentum": 0.9}
+    classes = [str(i) for i in range(20)]
+
+    def bare() -> float:
+        net = _model(arch, image_size)
+        optimizer = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+        loss_fn = nn.CrossEntropyLoss()
+        start = time.perf_counter()
+        for _ in range(epochs):
+            net.train()
+            for x, y in loader:
+                optimizer.zero_grad(set_to_none=True)
+                loss_fn(net(x), y).backward()
+                optimizer.step()
+        return time.perf_counter() - start
+
+    def lightning() -> float:
+        module = ClassificationModule(_model_cfg(arch, image_size), classes, optim)
+        trainer = L.Trainer(
+            max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        )
+        start = time.perf_counter()
+        trainer.fit(module, train_dataloaders=loader)
+        return time.perf_counter() - start
+
+    bare()  # warm up allocator and kernels for both
+    n = epochs * len(images)
+    baseline, ours = n / bare(), n / lightning()
+    return Row(f"train {arch} {image_size}² (Lightning loop)", ours, baseline, "bare PyTorch loop")
+
+
+def inference_row(arch: str, image_size: int, seconds: float, batch: int = 32) -> Row:
+    """bf16 autocast + channels_last (what predict/evaluate use on CUDA) vs plain fp32."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = _model(arch, image_size).eval().to(device)
+    images = torch.randn(batch, 3, image_size, image_size, device=device)
+
+    @torch.inference_mode()
+    def fp32() -> int:
+        model(images)
+        return batch
+
+    fast_model = _model(arch, image_size).eval().to(device, memory_format=torch.channels_last)
+    fast_images = images.contiguous(memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def bf16() -> int:
+        with torch.autocast(device, dtype=torch.bfloat16):
+            fast_model(fast_images)
+        return batch
+
+    baseline = throughput(fp32, seconds)
+    return Row(f"infer {arch} {image_size}² bf16+channels_last", throughput(bf16, seconds),
+               baseline, "fp32")
+
+
+def machine() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def run(seconds: float, quick: bool) -> list[Row]:
+    rows = [
+        training_loop_row("simple_cnn", 32, epochs=2 if quick else 10),
+        inference_row("resnet18", 64 if quick else 224, seconds),
+    ]
+    if not quick:
+        rows.insert(1, training_loop_row("resnet18", 64, epochs=2))
+    return rows
+
+
+def report(rows: list[Row], out: Path) -> None:
+    table = Table(title=f"artclf bench — {machine()}")
+    for column in ("measurement", "ours", "baseline", "ratio"):
+        table.add_column(column, justify="left" if column == "measurement" else "right")
+    for row in rows:
+        table.add_row(row.name, f"{row.ours:,.0f} {row.unit}",
+                      f"{row.baseline:,.0f} ({row.baseline_name})", f"{row.ratio:.2f}×")
+    Console().print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": machine(), "torch": torch.__version__,
+               "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
+    path = out / "bench.json"
+    path.write_text(json.dumps(payload, indent=2))
+    print(f"written {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--out", type=Path, default=Path("bench_results"))
+    args = parser.parse_args()
+    report(run(args.seconds, args.quick), args.out)
+
+
+if __name__ == "__main__":
+    main()

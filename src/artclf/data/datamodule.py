@@ -1,0 +1,205 @@
+"""The LightningDataModule: wires a dataset reader, a label scheme, splits, the prepared
+cache and augmentation. Instantiated by Hydra from ``conf/data/*.yaml`` with ``augment=cfg.aug``.
+
+An empty test split (a download with only train/val) does not crash: ``has_test`` is False,
+so callers can skip testing, and ``test_dataloader``/``predict_dataloader`` fall back to the
+validation split with a logged warning for callers that do not check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from artclf.data.augment import AugmentSpec, GeometricAugment, batch_to_model_input
+from artclf.data.images import build_cache, load_image
+from artclf.data.pipeline import PreparedRecords, prepare_records
+from artclf.data.sources import get_scanner
+from artclf.data.synthetic import generate
+
+log = logging.getLogger(__name__)
+
+
+class ImageDataset(Dataset):
+    """``(uint8 CHW image, target)`` pairs, read from the prepared array (``rows`` index it) or,
+    without one, decoded from ``paths``. The array is opened lazily in each worker: pickling a
+    memmap would copy it. With ``tasks`` (multi-task), ``targets`` has one column per task and
+    the target is a dict ``{task: index}``."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        targets: np.ndarray,
+        size: int,
+        array_file: Path | None = None,
+        rows: np.ndarray | None = None,
+        augment: GeometricAugment | None = None,
+        tasks: list[str] | None = None,
+    ):
+        self.paths, self.targets, self.size, self.tasks = paths, targets, size, tasks
+        self.array_file, self.rows, self.augment = array_file, rows, augment
+        self._array: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def image(self, index: int) -> np.ndarray:
+        """The stored (unaugmented) CHW uint8 image."""
+        if self.array_file is None:
+            return load_image(self.paths[index], self.size).transpose(2, 0, 1)
+        if self._array is None:
+            self._array = np.load(self.array_file, mmap_mode="r")
+        return self._array[self.rows[index]]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int | dict[str, int]]:
+        image = self.image(index)
+        image = self.augment(image) if self.augment is not None else np.array(image)
+        if self.tasks is not None:
+            return torch.from_numpy(image), dict(
+                zip(self.tasks, map(int, self.targets[index]), strict=True)
+            )
+        return torch.from_numpy(image), int(self.targets[index])
+
+
+class ArtDataModule(L.LightningDataModule):
+    """Data for one run; see ``conf/data/ai_artbench.yaml`` for what each argument means."""
+
+    def __init__(
+        self,
+        source: str,
+        root: str,
+        labels: str | Sequence[str],
+        image_size: int,
+        layout: str = "auto",
+        batch_size: int = 64,
+        num_workers: int = 2,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        max_per_class: int | None = None,
+        top_k: int | None = None,
+        min_count: int | None = None,
+        drop_unknown: bool = True,
+        class_weights: bool = False,
+        cache: bool = True,
+        cache_dir: str | None = None,
+        seed: int = 42,
+        synthetic: Mapping | None = None,
+        augment: Mapping | None = None,
+    ):
+        super().__init__()
+        self.source, self.root, self.layout, self.labels = source, str(root), layout, labels
+        self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
+        self.record_options = {
+            "labels": labels,
+            "layout": layout,
+            "top_k": top_k,
+            "min_count": min_count,
+            "drop_unknown": drop_unknown,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+            "max_per_class": max_per_class,
+            "class_weights": class_weights,
+            "seed": seed,
+            "cache_dir": cache_dir,
+        }
+        self.cache, self.cache_dir = cache, cache_dir
+        if cache and cache_dir is None:
+            raise ValueError("data.cache=true needs data.cache_dir; set it or data.cache=false")
+        self.synthetic = None if synthetic is None else dict(synthetic)
+        self.augment = AugmentSpec.from_config(augment)
+        self.records: PreparedRecords | None = None
+
+    def prepare_data(self) -> None:
+        """Generate the synthetic dataset, if this is one (once; later calls find it)."""
+        if self.synthetic is not None:
+            generate(self.root, **self.synthetic)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Records, classes and datasets. With the cache on, it is built first (over every
+        scanned file, so other label schemes, seeds and ``max_per_class`` values reuse it) and
+        its decode results fill the memo that ``prepare_records`` consults: each file is
+        decoded once."""
+        if self.records is not None:
+            return
+        self.prepare_data()
+        array_file, rows = None, {}
+        if self.cache:
+            scanned = get_scanner(self.source)(self.root, layout=self.layout).records["path"]
+            array_file = build_cache(scanned.tolist(), self.image_size, self.cache_dir)
+            rows = {path: i for i, path in enumerate(scanned)}
+        self.records = prepare_records(self.source, self.root, **self.record_options)
+        self.classes = self.records.classes
+        self.num_classes = len(self.classes)
+        self.tasks: dict[str, list[str]] | None = self.records.tasks
+        self.skipped: Counter = self.records.skipped
+        weights = self.records.class_weights
+        self.class_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        self.split_sizes = {
+            s: int((self.records.records["split"] == s).sum()) for s in ("train", "val", "test")
+        }
+        self.test_records: pd.DataFrame = self.records.split("test")
+        geometric = (
+            GeometricAugment(self.augment, self.image_size) if self.augment.geometric else None
+        )
+        self.datasets = {}
+        targets = self.records.target_columns()
+        for split in ("train", "val", "test"):
+            table = self.records.split(split)
+            self.datasets[split] = ImageDataset(
+                table["path"].tolist(),
+                table[targets].to_numpy() if self.tasks else table["target"].to_numpy(),
+                self.image_size,
+                array_file,
+                np.array([rows[p] for p in table["path"]], dtype=np.int64) if self.cache else None,
+                geometric if split == "train" else None,
+                list(self.tasks) if self.tasks else None,
+            )
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        workers = self.num_workers
+        on_cuda = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            pin_memory=on_cuda,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    @property
+    def has_test(self) -> bool:
+        """Whether there are test images (callers may skip testing when not)."""
+        return self.split_sizes["test"] > 0
+
+    def _test_split(self) -> str:
+        if self.has_test:
+            return "test"
+        log.warning("%s has no test images; testing on the validation split instead", self.root)
+        return "val"
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self._test_split())
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self._test_split())
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """On the device: uint8 → float, colour jitter while training, ImageNet normalisation."""
+        images, targets = batch
+        training = self.trainer is not None and self.trainer.training
+        return batch_to_model_input(images, self.augment, training), targets

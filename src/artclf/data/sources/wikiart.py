@@ -1,0 +1,188 @@
+"""WikiArt, in whichever of its three download forms is on disk.
+
+- ``artgan``: the ArtGAN release, ``wikiart/<Style>/<artist>_<title>.jpg``, optionally with
+  the ``Style/ Genre/ Artist/`` train/val files (used when present);
+- ``steubk``: the Kaggle copy, style folders plus ``classes.csv`` / ``wclasses.csv``;
+- ``hf``: local parquet files of the Hugging Face ``huggan/wikiart`` dataset.
+
+The style label is always the folder name (``Art_Nouveau_Modern``, as on disk).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from artclf.data.sources.base import (
+    IMAGE_EXTENSIONS,
+    Scan,
+    class_folders,
+    layout_error,
+    list_images,
+    match_key,
+    require_dir,
+)
+from artclf.data.sources.wikiart_csv import find_split_file, read_class_names, read_split_file
+from artclf.data.sources.wikiart_hf import parquet_files, scan_parquet
+
+LAYOUTS = ("auto", "artgan", "steubk", "hf")
+EXPECTED = (
+    "a WikiArt download: wikiart/<Style>/<artist>_<title>.jpg (ArtGAN, optionally with "
+    "Style/ Genre/ Artist/ split files), style folders with classes.csv (Kaggle steubk), "
+    "or *.parquet files (Hugging Face huggan/wikiart)"
+)
+#: Folders next to the style folders that hold ArtGAN's split files, not images.
+SPLIT_FOLDERS = frozenset({"style", "genre", "artist"})
+STEUBK_CSVS = ("classes.csv", "wclasses.csv")
+
+
+def scan(root: str | Path, layout: str = "auto") -> Scan:
+    """Records of a WikiArt root in the form ``layout`` (``auto`` picks it from the disk)."""
+    path = require_dir(root, "wikiart", EXPECTED)
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown data.layout {layout!r} for wikiart; valid choices: {LAYOUTS}")
+    if layout == "auto":
+        layout = detect_layout(path)
+    if layout == "hf":
+        if not parquet_files(path, deep=True):
+            raise layout_error(
+                "wikiart (hf)", path, "*.parquet files of huggan/wikiart", _has_parquet
+            )
+        return scan_parquet(path)
+    base = steubk_base(path) if layout == "steubk" else artgan_images(path)
+    if base is None:
+        raise layout_error(f"wikiart ({layout})", path, EXPECTED, _looks_like_wikiart)
+    if layout == "steubk":
+        from artclf.data.sources.wikiart_steubk import scan_steubk
+
+        return scan_steubk(base)
+    return scan_artgan(path, base)
+
+
+def detect_layout(root: Path) -> str:
+    """``hf``, ``steubk`` or ``artgan`` from what is on disk."""
+    if parquet_files(root):
+        return "hf"
+    if steubk_base(root) is not None:
+        return "steubk"
+    if artgan_images(root) is not None:
+        return "artgan"
+    raise layout_error("wikiart", root, EXPECTED, _looks_like_wikiart)
+
+
+def steubk_base(root: Path) -> Path | None:
+    """The folder holding ``classes.csv``/``wclasses.csv``: ``root`` or ``root/wikiart``."""
+    for base in (root, root / "wikiart"):
+        if any((base / name).is_file() for name in STEUBK_CSVS):
+            return base
+    return None
+
+
+def artgan_images(root: Path) -> Path | None:
+    """The folder of style folders: ``root/wikiart`` (the download) or ``root`` itself."""
+    for base in (root / "wikiart", root):
+        if base.is_dir() and any(_has_images(f) for f in class_folders(base, SPLIT_FOLDERS)):
+            return base
+    return None
+
+
+def _has_images(folder: Path) -> bool:
+    return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
+
+
+def _has_parquet(path: Path) -> bool:
+    return bool(parquet_files(path))
+
+
+def _looks_like_wikiart(path: Path) -> bool:
+    return path.is_dir() and (
+        _has_parquet(path) or steubk_base(path) is not None or artgan_images(path) is not None
+    )
+
+
+def style_folder_records(images: Path, skipped: Counter) -> pd.DataFrame:
+    """One row per image in ``<images>/<Style>/``: path, style (folder), artist (file name up
+    to the first ``_``)."""
+    rows = [
+        (str(path), "", folder.name, path.stem.split("_", 1)[0])
+        for folder in class_folders(images, SPLIT_FOLDERS)
+        for path in list_images(folder, skipped)
+    ]
+    return pd.DataFrame(rows, columns=["path", "split", "style", "artist"])
+
+
+class FileIndex:
+    """Finds the record a CSV path names, whatever its spelling (mojibake, NFD, case) and
+    whether it gives ``<Style>/<file>`` or only ``<file>``; collects the paths that name no
+    file on disk. A path naming a file that is there but skipped (zero bytes) is not missing."""
+
+    def __init__(self, images: Path, records: pd.DataFrame) -> None:
+        self.rows = _keys_to_rows(list(records["path"]))
+        on_disk = [str(p) for d in class_folders(images, SPLIT_FOLDERS) for p in d.iterdir()]
+        self.present = set(_keys_to_rows(on_disk))
+        self.missing: set[str] = set()
+
+    def rows_of(self, paths: pd.Series) -> pd.Series:
+        """Row of each path (``-1`` when it names no record)."""
+        keys = paths.map(_key)
+        self.missing.update(k for k in keys if k not in self.rows and k not in self.present)
+        return keys.map(lambda key: self.rows.get(key, -1))
+
+
+def _keys_to_rows(paths: list[str]) -> dict[str, int]:
+    """``<Style>/<file>`` keys, and ``<file>`` keys where the name is unique."""
+    rows = {_key(path): i for i, path in enumerate(paths)}
+    names = pd.Series([match_key(Path(p).name) for p in paths])
+    unique = ~names.duplicated(keep=False)
+    rows.update({name: i for i, name in names[unique].items()})
+    return rows
+
+
+def _key(path: str) -> str:
+    parts = path.replace("\\", "/").strip("/").split("/")
+    return match_key("/".join(parts[-2:]))
+
+
+def split_file_folders(root: Path, images: Path) -> list[Path]:
+    """Where ArtGAN's split files may be: next to the style folders' parent or inside it, or
+    one folder down from the root (``Style/``, ``wikiart_csv/``, ...)."""
+    below = [] if root == images else [d for d in class_folders(root) if d != images]
+    return [root, images.parent, images, *below, images.parent / "wikiart_csv"]
+
+
+def scan_artgan(root: Path, images: Path) -> Scan:
+    """Style folders; with ArtGAN's split files, each label scheme keeps its own train/val
+    split and only the images its files list (genre exists only there)."""
+    skipped: Counter = Counter()
+    records = style_folder_records(images, skipped)
+    index = FileIndex(images, records)
+    splits: dict[str, pd.Series] = {}
+    for scheme in ("style", "genre", "artist"):
+        parts = {
+            part: find_split_file(scheme, part, split_file_folders(root, images))
+            for part in ("train", "val", "class")
+        }
+        if parts["train"] is None and parts["val"] is None:
+            continue
+        names = read_class_names(parts["class"]) if parts["class"] else {}
+        split = pd.Series("", index=records.index)
+        label = pd.Series(None, index=records.index, dtype=object)
+        for part in ("train", "val"):
+            if parts[part] is None:
+                continue
+            table = read_split_file(parts[part])
+            rows = index.rows_of(table["path"])
+            table = table[(rows >= 0).to_numpy()].assign(row=rows[rows >= 0].to_numpy())
+            table = table[split[table["row"]].to_numpy() == ""].drop_duplicates("row")
+            split[table["row"]] = part
+            label[table["row"]] = table["idx"].map(names).fillna(table["idx"]).to_numpy()
+        listed = split != ""
+        if scheme == "genre":
+            records["genre"] = label
+        else:
+            records[scheme] = records[scheme].where(listed)
+        splits[scheme] = split
+    skipped["missing"] += len(index.missing)
+    return Scan(records, skipped, split_by_label=splits)

@@ -1,0 +1,196 @@
+"""``python -m artclf.evaluate ckpt_path=... [data=... data.root=...] [eval_split=test|val|all]``.
+
+Scores a checkpoint with the metrics of training and writes a confusion-matrix PNG, a
+per-class CSV and a grid of the most confident mistakes; all land in a new MLflow run tagged
+with the training run (``artclf.source_run_id``).
+
+Which data: without ``data=...`` the data config stored in the checkpoint is used, so
+``eval_split=test`` re-creates exactly the test split of training (same reader, labels, seed).
+With ``data=<preset> data.root=<folder>`` another copy or another dataset is read.
+``eval_split=all`` scores every readable image under the root, whatever split it belongs to;
+its classes are matched to the checkpoint's by name, and a class the checkpoint does not know
+is an error (the model cannot predict it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from artclf.cli import run_or_exit
+from artclf.data.images import find_unreadable
+from artclf.data.sources import get_scanner
+from artclf.inference import load_images, load_module, predict_probabilities, source_run_id
+from artclf.models.metrics import classification_metrics
+from artclf.models.module import ClassificationModule
+from artclf.reports import confusion_matrix_figure, image_grid_figure, per_class_report
+
+log = logging.getLogger(__name__)
+SPLITS = ("test", "val", "all")
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    confusion: np.ndarray
+    classes: list[str]
+    output_dir: Path
+
+
+def data_config(cfg: DictConfig, module: ClassificationModule) -> dict[str, Any]:
+    """The data config to read: ``cfg.data`` when given (its image size set to the model's),
+    else the one the checkpoint was trained with."""
+    if cfg.get("data") is None:
+        stored = module.hparams.get("data")
+        if not stored:
+            raise ValueError(
+                "this checkpoint stores no data config; pass data=<preset> data.root=..."
+            )
+        return dict(stored)
+    with open_dict(cfg):
+        cfg.model = {"image_size": int(module.hparams.model["image_size"])}
+    return OmegaConf.to_container(cfg.data, resolve=True)  # type: ignore[return-value]
+
+
+def split_records(data: dict[str, Any], split: str, module: ClassificationModule) -> pd.DataFrame:
+    """``path`` and ``target`` (the checkpoint's class index) of the images to score."""
+    if split == "all":
+        scan = get_scanner(data["source"])(data["root"], layout=data.get("layout", "auto"))
+        labels = str(data["labels"])
+        if labels not in scan.label_columns:
+            raise ValueError(
+                f"unknown data.labels {labels!r}; valid choices: {', '.join(scan.label_columns)}"
+            )
+        records = scan.records.dropna(subset=[labels])
+        bad = find_unreadable(records["path"].tolist(), cache_dir=data.get("cache_dir"))
+        records = records[~records["path"].isin(bad.keys())]
+        names = records[labels].astype(str)
+        unknown = sorted(set(names) - set(module.class_names))
+        if unknown:
+            raise ValueError(
+                f"classes {unknown} under {data['root']} are not among the checkpoint's classes "
+                f"{module.class_names}; remove those folders or evaluate a model trained on them"
+            )
+        index = {name: i for i, name in enumerate(module.class_names)}
+        return pd.DataFrame({"path": records["path"], "target": names.map(index)})
+    from artclf.data.pipeline import prepare_records
+
+    options = {
+        k: data[k]
+        for k in (
+            "labels",
+            "layout",
+            "top_k",
+            "min_count",
+            "drop_unknown",
+            "val_fraction",
+            "test_fraction",
+            "max_per_class",
+            "seed",
+            "cache_dir",
+        )
+        if k in data
+    }
+    prepared = prepare_records(data["source"], data["root"], **options)
+    if prepared.classes != module.class_names:
+        raise ValueError(
+            f"the data's classes {prepared.classes} differ from the checkpoint's "
+            f"{module.class_names}; use eval_split=all to match classes by name"
+        )
+    return prepared.split(split)[["path", "target"]]
+
+
+def mistakes_figure(images, targets, probs, classes, count: int = 16):
+    """The ``count`` wrong predictions made with the highest confidence."""
+    confidence, predicted = probs.max(dim=1)
+    wrong = np.flatnonzero(predicted.numpy() != targets)
+    worst = wrong[np.argsort(-confidence.numpy()[wrong])][:count]
+    if not len(worst):
+        return None
+    titles = [
+        f"true {classes[targets[i]]}\npred {classes[predicted[i]]} {confidence[i]:.2f}"
+        for i in worst
+    ]
+    return image_grid_figure(images[worst], titles, title="most confident mistakes")
+
+
+def evaluate(cfg: DictConfig) -> Evaluation:
+    """Score the checkpoint on the chosen split; write and log the reports."""
+    if cfg.eval_split not in SPLITS:
+        raise ValueError(f"eval_split={cfg.eval_split!r}; valid choices: {', '.join(SPLITS)}")
+    module = load_module(cfg.ckpt_path)
+    if module.multi_task:
+        raise ValueError(
+            "evaluate scores single-task checkpoints; multi-task runs report per "
+            "task in training (test/<task>/acc)"
+        )
+    data = data_config(cfg, module)
+    table = split_records(data, str(cfg.eval_split), module)
+    if table.empty:
+        raise ValueError(f"no images in split {cfg.eval_split!r} of {data['root']}")
+    paths, images = load_images(table["path"].tolist(), int(module.hparams.model["image_size"]))
+    targets = table.set_index("path").loc[[str(p) for p in paths], "target"].to_numpy()
+    probs = predict_probabilities(module, images, int(cfg.batch_size))["label"]
+    classes = module.class_names
+    prefix = f"{cfg.eval_split}/"
+    collection = classification_metrics(len(classes), prefix)
+    target_tensor = torch.tensor(targets, dtype=torch.long)
+    metrics = {k: float(v) for k, v in collection(probs, target_tensor).items()}
+    metrics[f"{prefix}n_images"] = float(len(targets))
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion, (targets, probs.argmax(dim=1).numpy()), 1)
+
+    out_dir = Path(cfg.paths.run_dir) / "reports"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figure = confusion_matrix_figure(
+        confusion, classes, title=f"{cfg.eval_split}: {len(targets)} images"
+    )
+    figure.savefig(out_dir / "confusion_matrix.png", dpi=120)
+    plt.close(figure)
+    per_class_report(confusion, classes).to_csv(out_dir / "per_class_report.csv", index=False)
+    figure = mistakes_figure(images, targets, probs, classes)
+    if figure is not None:
+        figure.savefig(out_dir / "confident_mistakes.png", dpi=110)
+        plt.close(figure)
+    pd.Series(metrics).to_json(out_dir / "metrics.json", indent=2)
+    log_evaluation(cfg, out_dir, metrics)
+    for name, value in metrics.items():
+        log.info("%s = %.4f", name, value)
+    return Evaluation(metrics, confusion, classes, out_dir)
+
+
+def log_evaluation(cfg: DictConfig, folder: Path, metrics: dict[str, float]) -> None:
+    if not cfg.logger.enabled:
+        return
+    import mlflow
+
+    from artclf.tracking import start_run
+    from artclf.tracking.runs import log_metrics
+
+    with start_run(cfg) as run:
+        tags = {"artclf.source_ckpt": str(Path(cfg.ckpt_path).expanduser().resolve())}
+        source = source_run_id(cfg.ckpt_path)
+        if source:
+            tags["artclf.source_run_id"] = source
+        mlflow.set_tags(tags)
+        log_metrics(run.info.run_id, metrics)
+        mlflow.log_artifacts(str(folder), artifact_path="reports", run_id=run.info.run_id)
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+def main(cfg: DictConfig) -> float:
+    result = run_or_exit(evaluate, cfg)
+    return result.metrics[f"{cfg.eval_split}/acc"]
+
+
+if __name__ == "__main__":
+    main()

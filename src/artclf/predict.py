@@ -1,0 +1,71 @@
+"""``python -m artclf.predict ckpt_path=... input=IMAGE_OR_DIR [top_k=5] [output=json]``: the
+top-k classes with probabilities per image, as a table for people or JSON for machines.
+
+Any checkpoint training wrote works: the class names and the model config travel inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from artclf.cli import run_or_exit
+from artclf.inference import image_paths, load_images, load_module, predict_probabilities
+
+OUTPUTS = ("table", "json")
+
+
+def predict(cfg: DictConfig) -> list[dict[str, Any]]:
+    """``[{"path": ..., "predictions": {task: [{"label", "probability"}, ...]}}]``; the
+    single-task key is ``label``."""
+    if cfg.output not in OUTPUTS:
+        raise ValueError(f"output={cfg.output!r}; valid choices: {', '.join(OUTPUTS)}")
+    if int(cfg.top_k) < 1:
+        raise ValueError(f"top_k={cfg.top_k}; must be at least 1")
+    module = load_module(cfg.ckpt_path)
+    paths, images = load_images(image_paths(cfg.input), int(module.hparams.model["image_size"]))
+    probs = predict_probabilities(module, images, int(cfg.batch_size))
+    results = []
+    for i, path in enumerate(paths):
+        per_task = {}
+        for task, classes in module.tasks.items():
+            top = probs[task][i].topk(min(int(cfg.top_k), len(classes)))
+            per_task[task] = [
+                {"label": classes[j], "probability": round(float(p), 6)}
+                for p, j in zip(top.values, top.indices, strict=True)
+            ]
+        results.append({"path": str(path), "predictions": per_task})
+    return results
+
+
+def render(results: list[dict[str, Any]], output: str) -> None:
+    if output == "json":
+        json.dump(results, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    multi_task = len(results[0]["predictions"]) > 1
+    table = Table(title="predictions")
+    for column in ["image", *(["task"] if multi_task else []), "rank", "label", "probability"]:
+        table.add_column(column, justify="right" if column in ("rank", "probability") else "left")
+    for result in results:
+        for task, ranked in result["predictions"].items():
+            for rank, item in enumerate(ranked, 1):
+                name = result["path"] if rank == 1 else ""
+                cells = [str(rank), item["label"], f"{item['probability']:.3f}"]
+                table.add_row(name, *([task] if multi_task else []), *cells)
+    Console().print(table)
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    render(run_or_exit(predict, cfg), str(cfg.output))
+
+
+if __name__ == "__main__":
+    main()

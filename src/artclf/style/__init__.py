@@ -1,0 +1,15 @@
+"""Gatys et al. neural style transfer: frozen feature taps, Gram losses, an optimisation loop."""
+
+from artclf.style.backbones import BACKBONES, FeatureTaps, build_feature_taps
+from artclf.style.engine import TransferResult, TransferSettings, transfer
+from artclf.style.errors import StyleTransferError
+
+__all__ = [
+    "BACKBONES",
+    "FeatureTaps",
+    "StyleTransferError",
+    "TransferResult",
+    "TransferSettings",
+    "build_feature_taps",
+    "transfer",
+]

@@ -1,0 +1,108 @@
+"""Reading, fitting and saving the images of a style-transfer run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+from torchvision.transforms.v2 import functional as tvf
+from torchvision.utils import make_grid, save_image
+
+from artclf.data.sources.base import IMAGE_EXTENSIONS
+from artclf.style.errors import StyleTransferError
+
+#: ``skimage:astronaut`` names a sample photo shipped with scikit-image (a dev dependency).
+SKIMAGE_PREFIX = "skimage:"
+
+
+def _read_skimage(name: str) -> Image.Image:
+    try:
+        from skimage import data
+    except ImportError as err:
+        raise StyleTransferError(
+            f"{SKIMAGE_PREFIX}{name} needs scikit-image: `pip install scikit-image`"
+        ) from err
+    loader = getattr(data, name, None)
+    if loader is None:
+        raise StyleTransferError(f"scikit-image has no sample image {name!r}; try astronaut")
+    return Image.fromarray(np.asarray(loader())).convert("RGB")
+
+
+def expand_sources(source: str | list[str], role: str) -> list[str]:
+    """One image, a folder of images, or a list of either, as a sorted list of sources."""
+    items = [source] if isinstance(source, str) else list(source)
+    out: list[str] = []
+    for item in map(str, items):
+        path = Path(item).expanduser()
+        if item.startswith(SKIMAGE_PREFIX) or path.is_file():
+            out.append(item)
+        elif path.is_dir():
+            found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not found:
+                raise StyleTransferError(f"{role} folder {item!r} holds no images")
+            out.extend(found)
+        else:
+            raise StyleTransferError(
+                f"{role} image {item!r} does not exist; pass {role}=PATH (an image file or "
+                f"folder) or {role}={SKIMAGE_PREFIX}astronaut"
+            )
+    if not out:
+        raise StyleTransferError(f"no {role} image given; pass {role}=PATH")
+    return out
+
+
+def source_name(source: str) -> str:
+    """A short file-name-safe name for an image source."""
+    if source.startswith(SKIMAGE_PREFIX):
+        return source[len(SKIMAGE_PREFIX) :]
+    return Path(source).stem
+
+
+def load_image(source: str, size: int | None = None) -> Tensor:
+    """``(1, 3, H, W)`` float RGB in [0, 1]; with ``size`` the longer side becomes ``size``."""
+    if source.startswith(SKIMAGE_PREFIX):
+        image = _read_skimage(source[len(SKIMAGE_PREFIX) :])
+    else:
+        try:
+            with Image.open(source) as opened:
+                image = opened.convert("RGB")
+        except (FileNotFoundError, UnidentifiedImageError, OSError) as err:
+            raise StyleTransferError(
+                f"cannot read image {source!r} ({type(err).__name__}); pass a JPEG/PNG file"
+            ) from err
+    tensor = tvf.pil_to_tensor(image).float().div(255).unsqueeze(0).contiguous()
+    if size is not None:
+        h, w = tensor.shape[-2:]
+        scale = size / max(h, w)
+        new_hw = [max(1, round(h * scale)), max(1, round(w * scale))]
+        tensor = tvf.resize(tensor, new_hw, antialias=True).clamp(0, 1)
+    return tensor
+
+
+def fit_to(image: Tensor, height: int, width: int) -> Tensor:
+    """Resize the shorter side to cover ``height × width`` and centre-crop (no distortion)."""
+    h, w = image.shape[-2:]
+    scale = max(height / h, width / w)
+    resized = tvf.resize(image, [max(height, round(h * scale)), max(width, round(w * scale))])
+    return tvf.center_crop(resized, [height, width]).clamp(0, 1)
+
+
+def grid(images: list[Tensor]) -> Tensor:
+    """Side-by-side ``(3, H, W·n)`` grid of same-sized ``(1, 3, H, W)`` images."""
+    return make_grid(torch.cat(images), nrow=len(images), padding=4, pad_value=1.0)
+
+
+def save(image: Tensor, path: Path) -> Path:
+    """Write a ``(1|, 3, H, W)`` tensor in [0, 1] as PNG/JPEG, creating folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(image, path)
+    return path
+
+
+def to_pil(image: Tensor) -> Image.Image:
+    """A ``(1|, 3, H, W)`` tensor in [0, 1] as a PIL image (what ``mlflow.log_image`` takes)."""
+    array = image.squeeze(0).clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
+    return Image.fromarray(array)

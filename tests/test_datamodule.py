@@ -1,0 +1,59 @@
+"""ArtDataModule as Hydra builds it: attributes after setup, batches, cache on/off, no test."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import torch
+from hydra.utils import instantiate
+
+from artclf.data.augment import denormalize
+from artclf.data.datamodule import ArtDataModule
+from conftest import TINY_SYNTHETIC
+from fixtures import make_ai_artbench
+
+
+def build(make_cfg, *overrides: str) -> ArtDataModule:
+    cfg = make_cfg(*TINY_SYNTHETIC, *overrides)
+    datamodule = instantiate(cfg.data, augment=cfg.aug, _recursive_=False)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def test_default_data_after_setup(make_cfg):
+    dm = build(make_cfg, "aug=aggressive")
+    assert dm.num_classes == 20 == len(dm.classes) and dm.classes == sorted(dm.classes)
+    assert dm.split_sizes == {"train": 160, "val": 20, "test": 60}
+    assert len(dm.test_records) == 60 and dm.class_weights is None and dm.has_test
+    images, targets = next(iter(dm.train_dataloader()))
+    assert images.dtype == torch.uint8 and images.shape == (32, 3, 32, 32)
+    assert targets.dtype == torch.int64 and int(targets.max()) < 20
+
+    dm.trainer = SimpleNamespace(training=False)
+    plain, _ = dm.on_after_batch_transfer((images, targets), 0)
+    assert torch.allclose(denormalize(plain) * 255, images.float(), atol=1e-3)
+    dm.trainer = SimpleNamespace(training=True)
+    jittered, _ = dm.on_after_batch_transfer((images, targets), 0)
+    assert jittered.dtype == torch.float32 and not torch.allclose(jittered, plain)
+
+
+def test_reading_files_directly_gives_the_cached_values(make_cfg):
+    cached = build(make_cfg, "data.cache=true")
+    direct = build(make_cfg, "data.cache=false")
+    assert direct.datasets["val"].array_file is None
+    for a, b in zip(cached.val_dataloader(), direct.val_dataloader(), strict=True):
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_no_test_split_falls_back_to_val_with_a_warning(tmp_path, caplog):
+    make_ai_artbench(tmp_path, train_per_folder=2, test_per_folder=0)
+    dm = ArtDataModule(
+        "ai_artbench", str(tmp_path), "origin", 16, num_workers=0, cache_dir=str(tmp_path / "c")
+    )
+    dm.setup("fit")
+    assert not dm.has_test and dm.test_records.empty
+    with caplog.at_level(logging.WARNING):
+        loader = dm.test_dataloader()
+    assert loader.dataset is dm.datasets["val"] and "no test images" in caplog.text
