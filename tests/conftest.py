@@ -10,11 +10,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # else timm retries the hub for ~46 s
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 
-import pytest  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
 
-from artclf.config import CONFIG_DIR  # noqa: E402
+from artclf.config import CONFIG_DIR
 
 #: Overrides that make the embedded dataset tiny: 30 folders x (6 train + 2 test) at 32 px.
 TINY_SYNTHETIC = (

@@ -48,6 +48,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dic
         "trainer.max_epochs=1",
         "trainer.accelerator=cpu",
         "callbacks.progress_bar=false",
+        # explicit: an earlier test's mlflow.set_tracking_uri leaves MLFLOW_TRACKING_URI set
+        f"logger.tracking_uri=sqlite:///{home}/mlflow.db",
     )
     train(cfg)
     client = MlflowClient(cfg.logger.tracking_uri)

@@ -55,8 +55,8 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
     assert sorted(c.data.tags["job_num"] for c in children) == ["0", "1"]
     assert sorted(c.data.params["optim.lr"] for c in children) == ["0.001", "0.01"]
     assert sorted(c.info.run_name for c in children) == [
-        "simple_cnn_32-none-s42-j0",
-        "simple_cnn_32-none-s42-j1",
+        "simple_cnn_32-s42-j0",
+        "simple_cnn_32-s42-j1",
     ]
     child = children[0]
     for metric in (

@@ -54,5 +54,6 @@ def test_bad_config_values_name_the_valid_choices(make_cfg, override: str, messa
 
 
 def test_missing_dataset_root_is_one_clear_error(make_cfg, tmp_path: Path) -> None:
+    cfg = make_cfg("data=ai_artbench", f"data.root={tmp_path / 'nowhere'}", "logger=none")
     with pytest.raises(ValueError, match="does not exist"):
-        train(make_cfg(*FAST, "data=ai_artbench", f"data.root={tmp_path / 'nowhere'}"))
+        train(cfg)

@@ -85,8 +85,13 @@ def training_loop_row(arch: str, image_size: int, epochs: int, batch: int = 32) 
     def lightning() -> float:
         module = ClassificationModule(_model_cfg(arch, image_size), classes, optim)
         trainer = L.Trainer(
-            max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
-            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+            max_epochs=epochs,
+            accelerator="cpu",
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
         )
         start = time.perf_counter()
         trainer.fit(module, train_dataloaders=loader)
@@ -119,8 +124,12 @@ def inference_row(arch: str, image_size: int, seconds: float, batch: int = 32) -
         return batch
 
     baseline = throughput(fp32, seconds)
-    return Row(f"infer {arch} {image_size}² bf16+channels_last", throughput(bf16, seconds),
-               baseline, "fp32")
+    return Row(
+        f"infer {arch} {image_size}² bf16+channels_last",
+        throughput(bf16, seconds),
+        baseline,
+        "fp32",
+    )
 
 
 def machine() -> str:
@@ -144,12 +153,19 @@ def report(rows: list[Row], out: Path) -> None:
     for column in ("measurement", "ours", "baseline", "ratio"):
         table.add_column(column, justify="left" if column == "measurement" else "right")
     for row in rows:
-        table.add_row(row.name, f"{row.ours:,.0f} {row.unit}",
-                      f"{row.baseline:,.0f} ({row.baseline_name})", f"{row.ratio:.2f}×")
+        table.add_row(
+            row.name,
+            f"{row.ours:,.0f} {row.unit}",
+            f"{row.baseline:,.0f} ({row.baseline_name})",
+            f"{row.ratio:.2f}×",
+        )
     Console().print(table)
     out.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": machine(), "torch": torch.__version__,
-               "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
+    payload = {
+        "machine": machine(),
+        "torch": torch.__version__,
+        "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
+    }
     path = out / "bench.json"
     path.write_text(json.dumps(payload, indent=2))
     print(f"written {path}")

@@ -15,7 +15,7 @@ CONFIG_DIR = Path(__file__).parent / "conf"
 
 
 def _device_precision() -> str:
-    """bf16 autocast where CUDA is, full precision on the CPU (bf16 on CPU only pays on some chips)."""
+    """bf16 autocast where CUDA is; full precision on the CPU, where bf16 pays on few chips."""
     import torch
 
     return "bf16-mixed" if torch.cuda.is_available() else "32-true"
@@ -41,7 +41,7 @@ def to_plain(cfg: DictConfig | dict | None) -> dict[str, Any]:
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists stay values; Hydra's ``_target_`` noise is dropped."""
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists stay values; ``_target_`` keys are dropped."""
     if not isinstance(tree, dict):
         return {prefix: tree}
     flat: dict[str, Any] = {}

@@ -32,7 +32,7 @@ from rich.progress import Progress
 log = logging.getLogger(__name__)
 
 #: Bumped when decoding or resizing changes, so old caches are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: channels-first rows
 #: Below this many files, work runs in-process: a pool costs more than it saves.
 PARALLEL_MIN_FILES = 512
 _CHUNK = 256

@@ -32,7 +32,8 @@ def apply_label_scheme(
     available = [c for c in records.columns if c not in ("path", "split")]
     if column not in available:
         raise ValueError(
-            f"unknown data.labels {column!r} for this dataset; valid choices: {', '.join(available)}"
+            f"unknown data.labels {column!r} for this dataset; "
+            f"valid choices: {', '.join(available)}"
         )
     keep = records[column].notna()
     if drop_unknown:

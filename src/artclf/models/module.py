@@ -111,7 +111,7 @@ class ClassificationModule(L.LightningModule):
                 self.log(f"{stage}/{task}/loss", losses[-1], on_step=False, on_epoch=True)
                 accuracy.append((logits[task].argmax(1) == targets[task]).float().mean())
         loss = torch.stack(losses).sum()
-        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
         if self.multi_task:
             self.log(
                 f"{stage}/acc",

@@ -179,4 +179,3 @@ def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
     client = MlflowClient()
     for start in range(0, len(batch), 1000):
         retry_locked(client.log_batch, run_id, metrics=batch[start : start + 1000])
-
