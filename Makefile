@@ -29,7 +29,7 @@ test: install ## run the fast test suite
 	$(PY) -m pytest $(ARGS)
 
 test-slow: install ## run the slow end-to-end tests
-	$(PY) -m pytest -m slow $(ARGS)
+	$(PY) -m pytest -m slow $(ARGS) || [ $$? -eq 5 ]  # 5: no test is marked slow
 
 bench: install ## measure throughput against baselines run side by side; writes bench_results/
 	$(PY) -m artclf.bench $(ARGS)
