@@ -132,14 +132,44 @@ def inference_row(arch: str, image_size: int, seconds: float, batch: int = 32) -
     )
 
 
+def input_pipeline_rows(root: Path, seconds: float, sizes: tuple[int, ...]) -> list[Row]:
+    """Our datamodule path (prepared cache, aug=light) vs ImageFolder + PIL + the same
+    transforms, on the class folders under ``root``; the memmap read ceiling in the name."""
+    from artclf.data.benchmark import measure_input_pipeline
+
+    light = {"hflip": 0.5, "vflip": 0.5, "rotation": 30.0}
+    rows = []
+    for size in sizes:
+        m = measure_input_pipeline(root, size, light, seconds)
+        name = (
+            f"input {size}² aug=light, {m['images']} images (ceiling {m['memmap_ceiling_img_s']:,})"
+        )
+        rows.append(Row(name, m["ours_img_s"], m["imagefolder_img_s"], "ImageFolder+PIL"))
+    return rows
+
+
+def default_image_root() -> Path:
+    """``$ARTCLF_REAL_DATA/wikiart`` (real JPEGs) when set, else the embedded dataset's train/."""
+    import os
+
+    real = os.environ.get("ARTCLF_REAL_DATA")
+    if real and (Path(real) / "wikiart").is_dir():
+        return Path(real) / "wikiart"
+    from artclf.data.synthetic import generate
+
+    cache = Path(os.environ.get("ARTCLF_CACHE", ".cache")) / "synthetic" / "bench256"
+    return generate(cache, seed=0, train_per_class=50, test_per_class=1, size=256) / "train"
+
+
 def machine() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
-def run(seconds: float, quick: bool) -> list[Row]:
+def run(seconds: float, quick: bool, images: Path) -> list[Row]:
     rows = [
+        *input_pipeline_rows(images, seconds, (32,) if quick else (32, 224)),
         training_loop_row("simple_cnn", 32, epochs=2 if quick else 10),
         inference_row("resnet18", 64 if quick else 224, seconds),
     ]
@@ -176,8 +206,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--out", type=Path, default=Path("bench_results"))
+    parser.add_argument("--images", type=Path, help="class folders of images for the input rows")
     args = parser.parse_args()
-    report(run(args.seconds, args.quick), args.out)
+    report(run(args.seconds, args.quick, args.images or default_image_root()), args.out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,22 @@
+"""`make bench` machinery: every row measured beside its baseline, JSON written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from artclf.bench import input_pipeline_rows, report, training_loop_row
+from fixtures import write_image
+
+
+def test_rows_measure_ours_and_baseline_and_report_writes_json(tmp_path: Path) -> None:
+    for cls in ("a", "b"):
+        for i in range(8):
+            write_image(tmp_path / "images" / cls / f"{i}.jpg", seed=i)
+    rows = input_pipeline_rows(tmp_path / "images", 0.3, (16,))
+    rows.append(training_loop_row("simple_cnn", 16, epochs=1, batch=8))
+    assert all(r.ours > 0 and r.baseline > 0 for r in rows)
+    report(rows, tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert [r["name"] for r in saved["rows"]] == [r.name for r in rows]
+    assert saved["rows"][0]["ratio"] == rows[0].ours / rows[0].baseline
