@@ -23,10 +23,10 @@ from PIL import Image
 
 from artclf.data.sources.ai_artbench import FOLDERS
 
-VERSION = 1
+VERSION = 2
 MARKER = ".artclf-synthetic.json"
 #: Artefact amplitude in [0, 1] intensity units (x255: grey levels), varied ±50 % per image.
-ARTEFACT_AMPLITUDE = 0.02
+ARTEFACT_AMPLITUDE = 0.04
 _JPEG_QUALITY = 92
 
 Painter = Callable[[np.random.Generator, np.ndarray, np.ndarray], np.ndarray]
