@@ -161,6 +161,32 @@ def default_image_root() -> Path:
     return generate(cache, seed=0, train_per_class=50, test_per_class=1, size=256) / "train"
 
 
+def style_transfer_row(size: int, steps: int) -> Row:
+    """Gatys transfer on EfficientNet-Lite0 taps (our offline default) vs the studies' VGG19
+    taps, same images, optimiser and steps; images per minute (weights do not change speed)."""
+    from artclf.style.backbones import build_feature_taps
+    from artclf.style.engine import TransferSettings, transfer
+
+    generator = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, size, size, generator=generator)
+    style = torch.rand(1, 3, size, size, generator=generator)
+    settings = TransferSettings(steps=steps)
+
+    def per_minute(backbone: str) -> float:
+        taps = build_feature_taps(backbone, pretrained=False)
+        start = time.perf_counter()
+        transfer(taps, content, style, settings)
+        return 60.0 / (time.perf_counter() - start)
+
+    return Row(
+        f"stylize {size}² LBFGS {steps} steps, efficientnet_lite0",
+        per_minute("efficientnet_lite0"),
+        per_minute("vgg19"),
+        "vgg19 taps",
+        unit="img/min",
+    )
+
+
 def machine() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
@@ -175,6 +201,7 @@ def run(seconds: float, quick: bool, images: Path) -> list[Row]:
     ]
     if not quick:
         rows.insert(1, training_loop_row("resnet18", 64, epochs=2))
+        rows.append(style_transfer_row(256, steps=20))
     return rows
 
 
@@ -185,7 +212,7 @@ def report(rows: list[Row], out: Path) -> None:
     for row in rows:
         table.add_row(
             row.name,
-            f"{row.ours:,.0f} {row.unit}",
+            f"{row.ours:,.1f} {row.unit}",
             f"{row.baseline:,.0f} ({row.baseline_name})",
             f"{row.ratio:.2f}×",
         )
