@@ -26,8 +26,10 @@ import numpy as np
 import torch
 from torchvision.transforms import RandomResizedCrop
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+# Re-exported: normalisation is part of the data path, the constants belong to the weights.
+from artclf.pretrained import IMAGENET_MEAN as IMAGENET_MEAN
+from artclf.pretrained import IMAGENET_STD as IMAGENET_STD
+
 _ASPECT_RANGE = (3 / 4, 4 / 3)
 
 
