@@ -194,15 +194,19 @@ def machine() -> str:
 
 
 def run(seconds: float, quick: bool, images: Path) -> list[Row]:
-    rows = [
-        *input_pipeline_rows(images, seconds, (32,) if quick else (32, 224)),
-        training_loop_row("simple_cnn", 32, epochs=2 if quick else 10),
-        inference_row("resnet18", 64 if quick else 224, seconds),
+    if quick:
+        return [
+            *input_pipeline_rows(images, seconds, (32,)),
+            training_loop_row("simple_cnn", 32, epochs=2),
+            inference_row("resnet18", 64, seconds),
+        ]
+    return [
+        *input_pipeline_rows(images, seconds, (32, 224)),
+        training_loop_row("simple_cnn", 32, epochs=10),
+        training_loop_row("resnet18", 64, epochs=2),
+        inference_row("resnet18", 224, seconds),
+        style_transfer_row(256, steps=20),
     ]
-    if not quick:
-        rows.insert(1, training_loop_row("resnet18", 64, epochs=2))
-        rows.append(style_transfer_row(256, steps=20))
-    return rows
 
 
 def report(rows: list[Row], out: Path) -> None:
