@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +144,7 @@ def train(cfg: DictConfig) -> float:
 def log_test_reports(run_id: str, module: L.LightningModule) -> None:
     """Confusion matrix PNG and per-class CSV of the test split, as run artifacts."""
     import matplotlib.pyplot as plt
-    import mlflow
+    from mlflow.tracking import MlflowClient
 
     from artclf.reports import confusion_matrix_figure, per_class_report
 
@@ -154,12 +153,12 @@ def log_test_reports(run_id: str, module: L.LightningModule) -> None:
         return
     matrix = confusion.compute().cpu().numpy()
     classes = module.class_names
-    with tempfile.TemporaryDirectory() as tmp:
-        figure = confusion_matrix_figure(matrix, classes, title="test confusion matrix")
-        figure.savefig(Path(tmp) / "confusion_matrix.png", dpi=120)
-        plt.close(figure)
-        per_class_report(matrix, classes).to_csv(Path(tmp) / "per_class_report.csv", index=False)
-        mlflow.log_artifacts(tmp, artifact_path="reports", run_id=run_id)
+    client = MlflowClient()
+    figure = confusion_matrix_figure(matrix, classes, title="test confusion matrix")
+    client.log_figure(run_id, figure, "reports/confusion_matrix.png", save_kwargs={"dpi": 120})
+    plt.close(figure)
+    report = per_class_report(matrix, classes).to_csv(index=False)
+    client.log_text(run_id, report, "reports/per_class_report.csv")
 
 
 def log_gradcam_grid(
@@ -168,8 +167,8 @@ def log_gradcam_grid(
     """Grad-CAM of right and wrong predictions on (up to ``limit``) test images, as a run
     artifact, so a run shows what its model looks at."""
     import matplotlib.pyplot as plt
-    import mlflow
     import numpy as np
+    from mlflow.tracking import MlflowClient
 
     from artclf.explain import prediction_grid_figure
 
@@ -185,10 +184,8 @@ def log_gradcam_grid(
     figure = prediction_grid_figure(module.cpu().eval(), images, targets)
     if figure is None:
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        figure.savefig(Path(tmp) / "gradcam_grid.png", dpi=110)
-        plt.close(figure)
-        mlflow.log_artifacts(tmp, artifact_path="reports", run_id=run_id)
+    MlflowClient().log_figure(run_id, figure, "reports/gradcam_grid.png", save_kwargs={"dpi": 110})
+    plt.close(figure)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
