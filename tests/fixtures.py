@@ -57,7 +57,8 @@ ARTGAN_FILES = {
 
 def make_artgan(root: Path, split_files: bool = True) -> dict:
     """``root/wikiart/<Style>/...`` (+ ``Style/ Genre/ Artist/`` split files) with traps in
-    Impressionism. Returns the expected style counts per split and skip counts."""
+    Impressionism. Returns the expected counts per split (classes named as the class files
+    name them) and skip counts."""
     images = root / "wikiart"
     seed = 0
     for style, names in ARTGAN_FILES.items():
@@ -111,21 +112,22 @@ def make_artgan(root: Path, split_files: bool = True) -> dict:
     return {
         "skipped": {**skipped, "missing": 1},
         "style": {
-            "train": {"Art_Nouveau_Modern": 2, "Baroque": 2, "Impressionism": 5},
-            "val": {"Art_Nouveau_Modern": 1, "Baroque": 0, "Impressionism": 1},
+            "train": {"Art_Nouveau": 2, "Baroque": 2, "Impressionism": 5},
+            "val": {"Art_Nouveau": 1, "Baroque": 0, "Impressionism": 1},
         },
         "genre": {"train": {"landscape": 3, "portrait": 1}, "val": {"landscape": 1, "portrait": 1}},
         "artist": {
-            "train": {"claude-monet": 3, "rembrandt": 2},
-            "val": {"claude-monet": 1, "rembrandt": 0},
+            "train": {"Claude_Monet": 3, "Rembrandt": 2},
+            "val": {"Claude_Monet": 1, "Rembrandt": 0},
         },
     }
 
 
 def make_steubk(root: Path) -> dict:
-    """Kaggle steubk/wikiart: style folders, ``classes.csv`` (list-like genres, subsets, a
-    row for a missing file) and ``wclasses.csv``."""
+    """Kaggle steubk/wikiart: style folders (ArtGAN's, so ``Art_Nouveau_Modern`` too),
+    ``classes.csv`` (list-like genres, subsets, a row for a missing file) and ``wclasses.csv``."""
     files = {
+        "Art_Nouveau_Modern/alphonse-mucha_a.jpg": ("alphonse mucha", "['portrait']", "train"),
         "Impressionism/claude-monet_a.jpg": ("claude monet", "['landscape']", "train"),
         "Impressionism/claude-monet_b.jpg": ("claude monet", "['landscape', 'marina']", "train"),
         "Impressionism/claude-monet_c.jpg": ("claude monet", "['portrait']", "test"),
@@ -148,7 +150,7 @@ def make_steubk(root: Path) -> dict:
     )
     return {
         "skipped": {**skipped, "missing": 1},
-        "style_test": {"Baroque": 1, "Impressionism": 1},
+        "style_test": {"Art_Nouveau": 0, "Baroque": 1, "Impressionism": 1},
         "genre": ["landscape", "portrait"],
     }
 
@@ -282,3 +284,22 @@ def make_ai_artbench(root: Path, train_per_folder: int = 4, test_per_folder: int
         "test": 30 * test_per_folder,
         "skipped": {**skipped, "not_image": skipped["not_image"] + 1},
     }
+
+
+def make_hf_hub_cache(hub: Path, shards: Path) -> Path:
+    """The hub's cache folder of huggan/wikiart (``blobs/``, ``refs/main``, ``snapshots/``)
+    holding ``shards`` as symlinks, plus an older but newer-dated snapshot of the first shard
+    alone, which a reader must not count again. Returns the folder."""
+    repo = hub / "datasets--huggan--wikiart"
+    (repo / "blobs").mkdir(parents=True)
+    files = sorted(shards.iterdir())
+    for rev, chosen in (("rev-main", files), ("rev-old", files[:1])):
+        data = repo / "snapshots" / rev / "data"
+        data.mkdir(parents=True)
+        for file in chosen:
+            blob = repo / "blobs" / f"{rev}-{file.stem}"
+            blob.write_bytes(file.read_bytes())
+            (data / file.name).symlink_to(f"../../../blobs/{blob.name}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("rev-main")
+    return repo

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +30,7 @@ def test_every_format_is_read_and_mismatches_are_warned(
     warnings = " | ".join(caplog.messages)
     assert "'gone-artist' but there is no such folder" in warnings
     assert "folder 'cy-dee' has no row" in warnings
-    assert "'bo-kim' has 9 images" in warnings
+    assert "'bo-kim' has 9 images, the folder has 4 readable (+1 unreadable)" in warnings
     # the CSV does not cover every class, so weights are computed from the train split
     train = counts["train"]
     n = len(prepared.classes)
@@ -53,3 +55,41 @@ def test_root_without_artist_folders_is_one_clear_error(tmp_path: Path) -> None:
     make_artstation(tmp_path / "portfolios", weights_csv=False)
     with pytest.raises(ValueError, match="pointed at the parent folder"):
         prepare(tmp_path)
+
+
+def test_nfd_folder_matches_its_nfc_row_and_counts_exclude_unreadable_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A macOS unzip spells the folder NFD, the CSV spells the artist NFC: one artist. bo-kim
+    holds 4 readable images and a truncated one; the CSV's 4 is right."""
+    make_artstation(tmp_path, weights_csv=False)
+    jose = unicodedata.normalize("NFC", "josé-m")
+    (tmp_path / "cy-dee").rename(tmp_path / unicodedata.normalize("NFD", jose))
+    (tmp_path / "class_weights.csv").write_text(
+        f"artist,n_images,class_weight\nanna-li,3,1\nbo-kim,4,2\n{jose},2,3\n", encoding="utf-8"
+    )
+    with caplog.at_level(logging.WARNING, logger="artclf.data"):
+        prepared = prepare(tmp_path)
+    assert prepared.classes == ["anna-li", "bo-kim", jose]
+    assert prepared.class_weights == [1.0, 2.0, 3.0]
+    assert caplog.messages == []
+
+
+def test_blank_weight_and_repeated_row_are_warned_and_weights_computed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_artstation(tmp_path, weights_csv=False)
+    (tmp_path / "class_weights.csv").write_text(
+        "artist,n_images,class_weight\nanna-li,3,\nbo-kim,4,2\nbo-kim,4,9\ncy-dee,2,3\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="artclf.data"):
+        prepared = prepare(tmp_path)
+    assert prepared.class_weights is not None
+    assert all(math.isfinite(w) for w in prepared.class_weights)
+    train = prepared.counts()["train"]
+    assert prepared.class_weights == pytest.approx(
+        [sum(train.values()) / (3 * train[c]) for c in prepared.classes]
+    )
+    warnings = " | ".join(caplog.messages)
+    assert "class_weights.csv line 2 ('anna-li'): class_weight '' is not a number" in warnings
+    assert "class_weights.csv line 4 repeats 'bo-kim'" in warnings

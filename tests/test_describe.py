@@ -40,7 +40,7 @@ def test_json_is_alone_on_stdout_and_nothing_is_written(tmp_path: Path) -> None:
     done = cli("data=wikiart", "data.root=dl", "output=json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["classes"] == ["Art_Nouveau_Modern", "Baroque", "Impressionism"]
+    assert report["classes"] == ["Art_Nouveau", "Baroque", "Impressionism"]
     assert {s: report["counts"][s] for s in ("train", "val")} == expected["style"]
     assert {r: report["skipped"][r] for r in expected["skipped"]} == expected["skipped"]
     assert sorted(tmp_path.rglob("*")) == before
@@ -72,6 +72,26 @@ def test_table_shows_counts_weights_skips_and_warnings(
     assert "weight" in out and "anna-li" in out
     assert "skipped: not_image 2, empty 1, truncated 1" in out
     assert "warning: artstation: class_weights.csv lists 'gone-artist'" in out
+
+
+def test_json_stays_strict_json_when_a_csv_weight_is_blank(
+    make_cfg, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    make_artstation(tmp_path / "art", weights_csv=False)
+    (tmp_path / "art" / "class_weights.csv").write_text(
+        "artist,n_images,class_weight\nanna-li,3,\nbo-kim,4,1\ncy-dee,2,1\n"
+    )
+    cfg = make_cfg(
+        "data=artstation", f"data.root={tmp_path / 'art'}", "output=json", config_name="describe"
+    )
+    run(cfg)
+
+    def reject(constant: str) -> None:
+        raise AssertionError(f"{constant} in the JSON report")
+
+    report = json.loads(capsys.readouterr().out, parse_constant=reject)
+    assert set(report["class_weights"]) == {"anna-li", "bo-kim", "cy-dee"}
+    assert any("line 2 ('anna-li')" in w for w in report["warnings"])
 
 
 def test_real_sample_counts_match_its_readme(make_cfg, real_data: Path) -> None:

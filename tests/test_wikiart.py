@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,16 @@ from artclf.data.images import open_rgb
 from artclf.data.pipeline import prepare_records
 from artclf.data.sources import DatasetLayoutError
 from artclf.data.sources.wikiart import scan
-from fixtures import HF_STYLES, MOJIBAKE_NAME, NFD_NAME, make_artgan, make_hf, make_steubk
+from fixtures import (
+    HF_STYLES,
+    MOJIBAKE_NAME,
+    NFD_NAME,
+    make_artgan,
+    make_hf,
+    make_hf_hub_cache,
+    make_steubk,
+    write_image,
+)
 
 
 def prepare(root: Path, **options):
@@ -46,7 +56,7 @@ def test_artgan_without_split_files_cuts_seeded_stratified_splits(
     totals = {
         c: sum(prepared.counts()[s][c] for s in ("train", "val", "test")) for c in prepared.classes
     }
-    assert totals == {"Art_Nouveau_Modern": 3, "Baroque": 2, "Impressionism": 6}
+    assert totals == {"Art_Nouveau": 3, "Baroque": 2, "Impressionism": 6}
     assert +prepared.skipped == expected["skipped"]
     assert prepared.counts() == prepare(tmp_path, val_fraction=0.25, seed=3).counts()
     gray, cmyk = (
@@ -64,7 +74,7 @@ def test_artgan_genre_without_genre_files_lists_the_label_columns(tmp_path: Path
 
 def test_top_k_and_min_count_drop_rare_classes_as_unlabelled(tmp_path: Path) -> None:
     make_artgan(tmp_path, split_files=False)
-    assert prepare(tmp_path, top_k=2).classes == ["Art_Nouveau_Modern", "Impressionism"]
+    assert prepare(tmp_path, top_k=2).classes == ["Art_Nouveau", "Impressionism"]
     prepared = prepare(tmp_path, min_count=4)
     assert prepared.classes == ["Impressionism"]
     assert prepared.skipped["unlabelled"] == 5
@@ -83,7 +93,7 @@ def test_wrong_root_says_what_it_found_and_where_to_point(tmp_path: Path) -> Non
 def test_steubk_uses_classes_csv_subsets_and_first_genre(tmp_path: Path) -> None:
     expected = make_steubk(tmp_path)
     style = prepare(tmp_path, val_fraction=0.0)
-    assert style.classes == ["Baroque", "Impressionism"]
+    assert style.classes == ["Art_Nouveau", "Baroque", "Impressionism"]
     assert style.counts()["test"] == expected["style_test"]
     assert {r: style.skipped[r] for r in expected["skipped"]} == expected["skipped"]
     assert prepare(tmp_path, labels="genre").classes == expected["genre"]
@@ -124,3 +134,49 @@ def test_artgan_split_files_in_one_flat_folder_and_rows_naming_skipped_files(
     prepared = prepare(tmp_path)
     assert {s: prepared.counts()[s] for s in ("train", "val")} == expected["style"]
     assert {r: prepared.skipped[r] for r in expected["skipped"]} == expected["skipped"]
+
+
+@pytest.mark.parametrize("form", ["artgan", "artgan_without_split_files", "steubk"])
+def test_every_form_names_the_art_nouveau_modern_folder_art_nouveau(
+    tmp_path: Path, form: str
+) -> None:
+    """DESIGN §4: class Art_Nouveau lives in Art_Nouveau_Modern (huggan/wikiart agrees)."""
+    if form == "steubk":
+        make_steubk(tmp_path)
+    else:
+        make_artgan(tmp_path, split_files=form == "artgan")
+    classes = prepare(tmp_path).classes
+    assert "Art_Nouveau" in classes and "Art_Nouveau_Modern" not in classes
+
+
+def test_nfd_and_nfc_spellings_of_one_artist_are_one_class(tmp_path: Path) -> None:
+    make_artgan(tmp_path, split_files=False)  # NFD_NAME is Félix Vallotton's, spelled NFD
+    nfc_name = unicodedata.normalize("NFC", "félix-vallotton_lake.jpg")
+    write_image(tmp_path / "wikiart" / "Baroque" / nfc_name, 77)
+    prepared = prepare(tmp_path, labels="artist")
+    felix = [c for c in prepared.classes if "vallotton" in c]
+    assert felix == [unicodedata.normalize("NFC", "félix-vallotton")]
+    assert sum(prepared.counts()[s][felix[0]] for s in ("train", "val", "test")) == 2
+
+
+def test_hf_hub_cache_folder_is_detected_and_extracted_into_the_cache_dir(
+    tmp_path: Path,
+) -> None:
+    expected = make_hf(tmp_path / "hf")
+    hub = make_hf_hub_cache(tmp_path / "hub", tmp_path / "hf" / "data")
+    cache = tmp_path / "cache"
+    prepared = prepare(hub, cache_dir=cache)
+    totals = {
+        c: sum(prepared.counts()[s][c] for s in ("train", "val", "test")) for c in prepared.classes
+    }
+    assert totals == expected["style"]  # the older snapshot is not read too
+    assert all(Path(p).is_relative_to(cache / "hf_extract") for p in prepared.records["path"])
+
+
+def test_corrupt_parquet_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    bad = tmp_path / "hf" / "data" / "train-00000-of-00001.parquet"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not parquet at all")
+    with pytest.raises(ValueError, match="not a readable parquet file") as error:
+        scan(tmp_path / "hf", cache_dir=tmp_path / "cache")
+    assert str(bad) in str(error.value) and "\n" not in str(error.value)

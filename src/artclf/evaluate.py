@@ -64,7 +64,9 @@ def data_config(cfg: DictConfig, module: ClassificationModule) -> dict[str, Any]
 def split_records(data: dict[str, Any], split: str, module: ClassificationModule) -> pd.DataFrame:
     """``path`` and ``target`` (the checkpoint's class index) of the images to score."""
     if split == "all":
-        scan = get_scanner(data["source"])(data["root"], layout=data.get("layout", "auto"))
+        scan = get_scanner(data["source"])(
+            data["root"], layout=data.get("layout", "auto"), cache_dir=data.get("cache_dir")
+        )
         labels = str(data["labels"])
         if labels not in scan.label_columns:
             raise ValueError(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,8 +13,10 @@ import pandas as pd
 
 from artclf.data.images import find_unreadable
 from artclf.data.labels import apply_label_scheme, balanced_class_weights
-from artclf.data.sources import get_scanner
+from artclf.data.sources import Scan, get_scanner
 from artclf.data.splits import assign_splits
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,20 +63,25 @@ def prepare_records(
     class_weights: bool = False,
     seed: int = 42,
     cache_dir: str | Path | None = None,
+    scan: Scan | None = None,
 ) -> PreparedRecords:
-    """Scan ``root`` with the ``source`` reader, drop undecodable images, apply the label
-    scheme and assign splits. Every step is deterministic for a seed.
+    """Scan ``root`` with the ``source`` reader (or take the ``scan`` a caller already made),
+    drop undecodable images, apply the label scheme and assign splits. Every step is
+    deterministic for a seed.
 
     ``labels`` may list several columns (one task each): the first gets ``top_k``,
     ``min_count``, the stratified split and the class weights; records without a known
     value in every other column are dropped (counted as ``unlabelled``)."""
     columns = [labels] if isinstance(labels, str) else [str(c) for c in labels]
     labels = columns[0]
-    scan = get_scanner(source)(root, layout=layout)
+    if scan is None:
+        scan = get_scanner(source)(root, layout=layout, cache_dir=cache_dir)
     skipped = Counter(scan.skipped)
     bad = find_unreadable(scan.records["path"].tolist(), cache_dir=cache_dir)
     for reason in bad.values():
         skipped[reason] += 1
+    for message in listing_mismatches(scan, set(bad)):
+        log.warning("%s: %s", source, message)
     records = scan.records_for(labels)
     records = records[~records["path"].isin(bad.keys())]
 
@@ -108,3 +116,26 @@ def prepare_records(
             train = records.loc[records["split"] == "train", "target"]
             weights = balanced_class_weights(train, len(classes))
     return PreparedRecords(records, classes, skipped, weights, tasks if len(columns) > 1 else None)
+
+
+def listing_mismatches(scan: Scan, bad: set[str]) -> list[str]:
+    """Where the download's own list of classes and image counts (``scan.listing``) and the
+    folders disagree (usually a partial download). Counts are of readable images: only
+    decoding tells a truncated file from an image."""
+    if scan.listing is None:
+        return []
+    file, claimed = scan.listing.file, scan.listing.counts
+    labels = scan.records[scan.listing.column]
+    unreadable = scan.records["path"].isin(bad)
+    readable, failed = labels[~unreadable].value_counts(), labels[unreadable].value_counts()
+    present = set(labels)
+    messages = [
+        f"{file} lists {c!r} but there is no such folder" for c in claimed if c not in present
+    ]
+    messages += [f"folder {c!r} has no row in {file}" for c in sorted(present - set(claimed))]
+    for name, n in claimed.items():
+        found = int(readable.get(name, 0))
+        if n is not None and name in present and n != found:
+            extra = f" readable (+{failed[name]} unreadable)" if name in failed else ""
+            messages.append(f"{file} says {name!r} has {n} images, the folder has {found}{extra}")
+    return messages

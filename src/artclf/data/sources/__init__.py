@@ -1,4 +1,7 @@
-"""Dataset readers, one module per on-disk layout; each exposes ``scan(root, layout) -> Scan``."""
+"""Dataset readers, one module per on-disk layout; each exposes
+``scan(root, layout="auto", cache_dir=None) -> Scan``. ``cache_dir`` is where a reader may put
+files it derives from the download (images extracted from parquet), never the download itself.
+"""
 
 from __future__ import annotations
 

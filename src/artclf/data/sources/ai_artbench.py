@@ -87,9 +87,10 @@ def _unknown_folder_error(split_dir: Path, name: str) -> DatasetLayoutError:
     )
 
 
-def scan(root: str | Path, layout: str = "auto") -> Scan:
+def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = None) -> Scan:
     """Records of every image with ``split`` (train/test as on disk) and the raw label columns
-    ``style``, ``generator``, ``origin``, ``origin_style``, ``generator_style``.
+    ``style``, ``generator``, ``origin``, ``origin_style``, ``generator_style`` (``cache_dir``
+    is unused: nothing is derived from the files).
 
     An unknown folder inside train/ or test/ is an error, not a skip: the download has exactly
     these 30 names, so an unknown one is a renamed or foreign class whose images would vanish

@@ -1,9 +1,9 @@
 """ArtStation portfolios: ``<root>/<artist_slug>/*.{jpg,jpeg,png,webp,gif}`` and an optional
 ``class_weights.csv`` (``artist,n_images,class_weight``).
 
-The CSV's weights are used when it is there; otherwise the pipeline computes
-``total / (n_classes * count)``. Disagreements between the CSV and the folders are logged
-as warnings (``describe`` shows them): they usually mean a partial download.
+The CSV's weights are used when it is there and every weight is a number; otherwise the
+pipeline computes ``total / (n_classes * count)``. The pipeline also warns where the CSV and
+the folders disagree (they usually mean a partial download), counting readable images only.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from artclf.data.sources.base import (
     IMAGE_EXTENSIONS,
+    Listing,
     Scan,
     class_folders,
     layout_error,
     list_images,
+    nfc,
     require_dir,
 )
 
@@ -31,8 +34,9 @@ EXPECTED = (
 log = logging.getLogger(__name__)
 
 
-def scan(root: str | Path, layout: str = "auto") -> Scan:
-    """Records (``path``, ``split`` = "", ``artist`` = folder name) and the CSV's weights."""
+def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = None) -> Scan:
+    """Records (``path``, ``split`` = "", ``artist`` = folder name), the CSV's weights and the
+    image counts it claims. ``cache_dir`` is unused: nothing is derived from the files."""
     path = require_dir(root, "artstation", EXPECTED)
     if layout != "auto":
         raise ValueError(f"unknown data.layout {layout!r} for artstation; valid choices: auto")
@@ -45,43 +49,56 @@ def scan(root: str | Path, layout: str = "auto") -> Scan:
     if not rows:
         raise layout_error("artstation", path, EXPECTED, _looks_like)
     records = pd.DataFrame(rows, columns=["path", "split", "artist"])
-    weights = None
-    if (path / WEIGHTS_CSV).is_file():
-        table = read_weights(path / WEIGHTS_CSV)
-        for message in mismatches(table, records["artist"].value_counts()):
-            log.warning("artstation: %s", message)
-        weights = dict(zip(table["artist"], table["class_weight"], strict=True))
-    return Scan(records, skipped, class_weights=weights)
+    csv = path / WEIGHTS_CSV
+    if not csv.is_file():
+        return Scan(records, skipped)
+    table = read_weights(csv)
+    weights = number_column(table, "class_weight", csv, "computed weights are used instead")
+    counts = number_column(table, "n_images", csv, "its image count is not checked")
+    artists = table["artist"]
+    claimed = {a: None if pd.isna(n) else int(n) for a, n in zip(artists, counts, strict=True)}
+    shipped = None if weights.isna().any() else dict(zip(artists, weights, strict=True))
+    listing = Listing(WEIGHTS_CSV, "artist", claimed)
+    return Scan(records, skipped, class_weights=shipped, listing=listing)
 
 
 def read_weights(csv: Path) -> pd.DataFrame:
-    """``artist, n_images, class_weight`` rows of ``class_weights.csv``."""
-    table = pd.read_csv(csv, dtype={"artist": str}, encoding="utf-8-sig")
+    """``artist, n_images, class_weight`` rows of ``class_weights.csv`` as text, indexed by
+    line number; a repeated artist is warned about and its first row kept."""
+    table = pd.read_csv(
+        csv, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig"
+    )
     table.columns = table.columns.str.strip().str.lower()
     needed = ["artist", "n_images", "class_weight"]
     if not set(needed) <= set(table.columns):
         raise ValueError(
             f"artstation: {csv} needs columns {', '.join(needed)}; found {', '.join(table.columns)}"
         )
-    table = table[needed].dropna(subset=["artist"])
-    return table.assign(artist=table["artist"].str.strip())
+    table = table[needed].apply(lambda column: column.str.strip())
+    table.index = table.index + 2  # the header is line 1
+    table = table[table["artist"] != ""]
+    repeated = table["artist"].map(nfc).duplicated()
+    for line, artist in table.loc[repeated, "artist"].items():
+        log.warning("artstation: %s line %d repeats %r; its first row is used", csv, line, artist)
+    return table[~repeated]
 
 
-def mismatches(table: pd.DataFrame, on_disk: pd.Series) -> list[str]:
-    """CSV artists without a folder, folders without a CSV row, image counts that differ."""
-    listed = dict(zip(table["artist"], table["n_images"], strict=True))
-    messages = [
-        f"{WEIGHTS_CSV} lists {a!r} but there is no such folder" for a in listed if a not in on_disk
-    ]
-    messages += [
-        f"folder {a!r} has no row in {WEIGHTS_CSV}" for a in on_disk.index if a not in listed
-    ]
-    messages += [
-        f"{WEIGHTS_CSV} says {a!r} has {int(n)} images, the folder has {int(on_disk[a])}"
-        for a, n in listed.items()
-        if a in on_disk and pd.notna(n) and int(n) != int(on_disk[a])
-    ]
-    return messages
+def number_column(table: pd.DataFrame, column: str, csv: Path, consequence: str) -> pd.Series:
+    """``column`` as floats; a value that is not a number >= 0 (blank, ``n/a``) is warned
+    about and becomes NaN, which must never reach the loss or the JSON report."""
+    values = pd.to_numeric(table[column], errors="coerce")
+    values = values.where(np.isfinite(values) & (values >= 0))
+    for line in values.index[values.isna()]:
+        log.warning(
+            "artstation: %s line %d (%r): %s %r is not a number >= 0; %s",
+            csv,
+            line,
+            table.at[line, "artist"],
+            column,
+            table.at[line, column],
+            consequence,
+        )
+    return values
 
 
 def _looks_like(path: Path) -> bool:

@@ -33,6 +33,22 @@ class DatasetLayoutError(ValueError):
     """The root does not look like the expected layout; the message says what was expected."""
 
 
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC: macOS writes names in NFD, CSVs mostly in NFC, and the two
+    spellings of ``josé`` must be one label."""
+    return unicodedata.normalize("NFC", text)
+
+
+@dataclass
+class Listing:
+    """Images per class that a download's own file claims (ArtStation's ``class_weights.csv``);
+    the pipeline compares it with the readable images, which only decoding reveals."""
+
+    file: str
+    column: str  # the raw label column it counts
+    counts: dict[str, int | None]  # class -> claimed images (None where the file gives none)
+
+
 @dataclass
 class Scan:
     """Records of one dataset root.
@@ -40,7 +56,9 @@ class Scan:
     ``records`` has a ``path`` column (absolute ``str``), a ``split`` column (``"train"``,
     ``"val"``, ``"test"`` where the download defines it, else ``""``) and one column per raw
     label the layout provides (e.g. ``style``, ``artist``). ``skipped`` counts left-out files
-    by reason (keys from ``SKIP_REASONS``).
+    by reason (keys from ``SKIP_REASONS``). Label values and the keys of ``class_weights`` and
+    ``listing`` are made NFC here, once for every reader: they come from folder names, file
+    names and CSVs, which spell them differently.
     """
 
     records: pd.DataFrame
@@ -49,6 +67,17 @@ class Scan:
     #: Splits that hold for one label column only (ArtGAN ships separate style, genre and
     #: artist train/val files); indexed like ``records``.
     split_by_label: dict[str, pd.Series] = field(default_factory=dict)
+    listing: Listing | None = None
+
+    def __post_init__(self) -> None:
+        for column in self.label_columns:
+            self.records[column] = self.records[column].map(
+                lambda value: nfc(value) if isinstance(value, str) else value
+            )
+        if self.class_weights is not None:
+            self.class_weights = {nfc(k): w for k, w in self.class_weights.items()}
+        if self.listing is not None:
+            self.listing.counts = {nfc(k): n for k, n in self.listing.counts.items()}
 
     @property
     def label_columns(self) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -35,8 +34,9 @@ EXPECTED = (
 log = logging.getLogger(__name__)
 
 
-def scan(root: str | Path, layout: str = "auto") -> Scan:
-    """Records (``path``, ``split`` = "", ``artist``) of the chosen image form."""
+def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = None) -> Scan:
+    """Records (``path``, ``split`` = "", ``artist``) of the chosen image form (``cache_dir``
+    is unused: nothing is derived from the files)."""
     path = require_dir(root, "best_artworks", EXPECTED)
     if layout not in LAYOUTS:
         raise ValueError(f"unknown data.layout {layout!r} for best_artworks; valid: {LAYOUTS}")
@@ -77,7 +77,7 @@ def artist_names(csv: Path) -> dict[str, str]:
     table = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if "name" not in table.columns:
         raise ValueError(f"best_artworks: {csv} has no 'name' column; found {list(table.columns)}")
-    names = table["name"].str.strip().map(lambda name: unicodedata.normalize("NFC", name))
+    names = table["name"].str.strip()
     return {ascii_key(name): name for name in names if name}
 
 

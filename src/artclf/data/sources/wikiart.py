@@ -5,7 +5,9 @@
 - ``steubk``: the Kaggle copy, style folders plus ``classes.csv`` / ``wclasses.csv``;
 - ``hf``: local parquet files of the Hugging Face ``huggan/wikiart`` dataset.
 
-The style label is always the folder name (``Art_Nouveau_Modern``, as on disk).
+All three forms name the 27 styles alike, as ``style_class.txt`` and huggan/wikiart do: the
+folder ``Art_Nouveau_Modern`` holds the style ``Art_Nouveau``. Where a scheme's class file
+(``style_class.txt``, ``artist_class``, ...) is on disk, its names are the class names.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from artclf.data.sources.base import (
     require_dir,
 )
 from artclf.data.sources.wikiart_csv import find_split_file, read_class_names, read_split_file
-from artclf.data.sources.wikiart_hf import parquet_files, scan_parquet
+from artclf.data.sources.wikiart_hf import hub_snapshot, parquet_files, scan_parquet
 
 LAYOUTS = ("auto", "artgan", "steubk", "hf")
 EXPECTED = (
@@ -33,13 +35,16 @@ EXPECTED = (
     "Style/ Genre/ Artist/ split files), style folders with classes.csv (Kaggle steubk), "
     "or *.parquet files (Hugging Face huggan/wikiart)"
 )
+#: Style folders whose style has another name (in ``style_class.txt`` and huggan/wikiart).
+FOLDER_STYLES = {"Art_Nouveau_Modern": "Art_Nouveau"}
 #: Folders next to the style folders that hold ArtGAN's split files, not images.
 SPLIT_FOLDERS = frozenset({"style", "genre", "artist"})
 STEUBK_CSVS = ("classes.csv", "wclasses.csv")
 
 
-def scan(root: str | Path, layout: str = "auto") -> Scan:
-    """Records of a WikiArt root in the form ``layout`` (``auto`` picks it from the disk)."""
+def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = None) -> Scan:
+    """Records of a WikiArt root in the form ``layout`` (``auto`` picks it from the disk);
+    parquet images are extracted under ``cache_dir``."""
     path = require_dir(root, "wikiart", EXPECTED)
     if layout not in LAYOUTS:
         raise ValueError(f"unknown data.layout {layout!r} for wikiart; valid choices: {LAYOUTS}")
@@ -50,7 +55,7 @@ def scan(root: str | Path, layout: str = "auto") -> Scan:
             raise layout_error(
                 "wikiart (hf)", path, "*.parquet files of huggan/wikiart", _has_parquet
             )
-        return scan_parquet(path)
+        return scan_parquet(path, cache_dir)
     base = steubk_base(path) if layout == "steubk" else artgan_images(path)
     if base is None:
         raise layout_error(f"wikiart ({layout})", path, EXPECTED, _looks_like_wikiart)
@@ -63,7 +68,7 @@ def scan(root: str | Path, layout: str = "auto") -> Scan:
 
 def detect_layout(root: Path) -> str:
     """``hf``, ``steubk`` or ``artgan`` from what is on disk."""
-    if parquet_files(root):
+    if parquet_files(root) or hub_snapshot(root) is not None:
         return "hf"
     if steubk_base(root) is not None:
         return "steubk"
@@ -93,7 +98,7 @@ def _has_images(folder: Path) -> bool:
 
 
 def _has_parquet(path: Path) -> bool:
-    return bool(parquet_files(path))
+    return bool(parquet_files(path)) or hub_snapshot(path) is not None
 
 
 def _looks_like_wikiart(path: Path) -> bool:
@@ -103,10 +108,10 @@ def _looks_like_wikiart(path: Path) -> bool:
 
 
 def style_folder_records(images: Path, skipped: Counter) -> pd.DataFrame:
-    """One row per image in ``<images>/<Style>/``: path, style (folder), artist (file name up
-    to the first ``_``)."""
+    """One row per image in ``<images>/<Style>/``: path, style (the folder's style), artist
+    (file name up to the first ``_``)."""
     rows = [
-        (str(path), "", folder.name, path.stem.split("_", 1)[0])
+        (str(path), "", FOLDER_STYLES.get(folder.name, folder.name), path.stem.split("_", 1)[0])
         for folder in class_folders(images, SPLIT_FOLDERS)
         for path in list_images(folder, skipped)
     ]
@@ -154,7 +159,8 @@ def split_file_folders(root: Path, images: Path) -> list[Path]:
 
 def scan_artgan(root: Path, images: Path) -> Scan:
     """Style folders; with ArtGAN's split files, each label scheme keeps its own train/val
-    split and only the images its files list (genre exists only there)."""
+    split, only the images its files list (genre exists only there) and, where its class file
+    is there, that file's names (``Albrecht_Durer``, not the file-name slug)."""
     skipped: Counter = Counter()
     records = style_folder_records(images, skipped)
     index = FileIndex(images, records)
@@ -168,7 +174,7 @@ def scan_artgan(root: Path, images: Path) -> Scan:
             continue
         names = read_class_names(parts["class"]) if parts["class"] else {}
         split = pd.Series("", index=records.index)
-        label = pd.Series(None, index=records.index, dtype=object)
+        idx = pd.Series(None, index=records.index, dtype=object)
         for part in ("train", "val"):
             if parts[part] is None:
                 continue
@@ -177,12 +183,9 @@ def scan_artgan(root: Path, images: Path) -> Scan:
             table = table[(rows >= 0).to_numpy()].assign(row=rows[rows >= 0].to_numpy())
             table = table[split[table["row"]].to_numpy() == ""].drop_duplicates("row")
             split[table["row"]] = part
-            label[table["row"]] = table["idx"].map(names).fillna(table["idx"]).to_numpy()
-        listed = split != ""
-        if scheme == "genre":
-            records["genre"] = label
-        else:
-            records[scheme] = records[scheme].where(listed)
+            idx[table["row"]] = table["idx"].to_numpy()
+        # The class file's name; without one, the folder's style, the file's artist or the index.
+        records[scheme] = idx.map(names).fillna(records.get(scheme, idx)).where(split != "")
         splits[scheme] = split
     skipped["missing"] += len(index.missing)
     return Scan(records, skipped, split_by_label=splits)

@@ -1,8 +1,9 @@
 """Local parquet files of the Hugging Face ``huggan/wikiart`` dataset (no hub access).
 
 Images live as bytes inside the parquet; the rest of the pipeline works on files, so each
-parquet file is extracted once into the artclf cache (never into the user's download) and
-later scans reuse the extracted files.
+parquet file is extracted once into the run's cache folder (never into the user's download)
+and later scans reuse the extracted files. The root may also be the hub's own cache folder
+(``datasets--huggan--wikiart/`` with ``blobs/``, ``refs/`` and ``snapshots/``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from artclf.data.sources.base import IMAGE_EXTENSIONS, Scan
@@ -49,31 +51,59 @@ SPLIT_PREFIXES = {
 
 
 def parquet_files(root: Path, deep: bool = False) -> list[Path]:
-    """``*.parquet`` in ``root`` or ``root/data`` (the hub's layout); with ``deep``, failing
-    those, anywhere below (a copy of the hub cache)."""
+    """``*.parquet`` in ``root`` or ``root/data`` (the repository's layout); with ``deep``,
+    failing those, in the current snapshot of a hub cache folder, else anywhere below."""
     files = sorted([*root.glob("*.parquet"), *root.glob("data/*.parquet")])
-    return files or (sorted(root.rglob("*.parquet")) if deep else [])
+    if files or not deep:
+        return files
+    snapshot = hub_snapshot(root)
+    return parquet_files(snapshot, deep=True) if snapshot else sorted(root.rglob("*.parquet"))
 
 
-def extract_dir() -> Path:
-    """Where extracted images go: ``$ARTCLF_CACHE/hf_extract`` or ``~/.cache/artclf/...``."""
-    base = os.environ.get("ARTCLF_CACHE")
+def hub_snapshot(root: Path) -> Path | None:
+    """The snapshot of a hub cache folder that holds parquet files: the one ``refs/main``
+    names, else the newest. Older snapshots stay in the cache and must not be read too."""
+    folder = root / "snapshots"
+    found = [p for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+    snapshots = sorted(found, key=lambda p: p.stat().st_mtime)
+    ref = root / "refs" / "main"
+    main = folder / ref.read_text().strip() if ref.is_file() else None
+    ordered = [main] if main in snapshots else snapshots[::-1]
+    return next((s for s in ordered if parquet_files(s, deep=True)), None)
+
+
+def extract_dir(cache_dir: str | Path | None = None) -> Path:
+    """Where extracted images go: ``<cache_dir>/hf_extract``; without one (a direct call),
+    ``$ARTCLF_CACHE/hf_extract`` or ``~/.cache/artclf/hf_extract``."""
+    base = cache_dir or os.environ.get("ARTCLF_CACHE")
     root = Path(base).expanduser() if base else Path.home() / ".cache" / "artclf"
     return root / "hf_extract"
 
 
-def scan_parquet(root: Path) -> Scan:
+def scan_parquet(root: Path, cache_dir: str | Path | None = None) -> Scan:
     """One record per parquet row with image bytes; rows without bytes count as ``empty``.
     A download whose only split is ``train`` has no real split (huggan/wikiart)."""
     skipped: Counter = Counter()
-    tables = [_read_file(path, skipped) for path in parquet_files(root, deep=True)]
+    out = extract_dir(cache_dir)
+    tables = [_read_file(path, out, skipped) for path in parquet_files(root, deep=True)]
     records = pd.concat(tables, ignore_index=True)
     if (records["split"] == "train").all():
         records["split"] = ""
     return Scan(records, skipped)
 
 
-def _read_file(path: Path, skipped: Counter) -> pd.DataFrame:
+def _read_file(path: Path, extract_to: Path, skipped: Counter) -> pd.DataFrame:
+    """Records of one parquet file, its images written under ``extract_to``. A corrupt file
+    stops the scan (one line naming it): its thousands of images cannot be counted."""
+    try:
+        return _read_rows(path, extract_to, skipped)
+    except pa.ArrowException as error:
+        raise ValueError(
+            f"wikiart (hf): {path} is not a readable parquet file ({error}); download it again"
+        ) from error
+
+
+def _read_rows(path: Path, extract_to: Path, skipped: Counter) -> pd.DataFrame:
     parquet = pq.ParquetFile(path)
     names = _class_names(parquet.schema_arrow.metadata or {})
     columns = [c for c in ("image", *LABEL_COLUMNS) if c in parquet.schema_arrow.names]
@@ -81,7 +111,7 @@ def _read_file(path: Path, skipped: Counter) -> pd.DataFrame:
         raise ValueError(f"wikiart (hf): {path} has no 'image' column; is it huggan/wikiart?")
     stat = path.stat()
     digest = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    out = extract_dir() / f"{path.stem}-{digest.hexdigest()[:12]}"
+    out = extract_to / f"{path.stem}-{digest.hexdigest()[:12]}"
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     offset = 0
