@@ -27,16 +27,29 @@ def test_default_data_after_setup(make_cfg):
     assert dm.num_classes == 20 == len(dm.classes) and dm.classes == sorted(dm.classes)
     assert dm.split_sizes == {"train": 160, "val": 20, "test": 60}
     assert len(dm.test_records) == 60 and dm.class_weights is None and dm.has_test
-    images, targets = next(iter(dm.train_dataloader()))
-    assert images.dtype == torch.uint8 and images.shape == (32, 3, 32, 32)
+    rows, targets = next(iter(dm.train_dataloader()))  # on the CPU: prepared-array rows
+    assert rows.dtype == torch.int64 and rows.shape == (32,)
     assert targets.dtype == torch.int64 and int(targets.max()) < 20
+    images = dm.datasets["train"].prepared()[rows]
+    assert images.dtype == torch.uint8 and images.shape == (32, 3, 32, 32)
 
     dm.trainer = SimpleNamespace(training=False)
-    plain, _ = dm.on_after_batch_transfer((images, targets), 0)
+    plain, _ = dm.on_after_batch_transfer((rows, targets), 0)
     assert torch.allclose(denormalize(plain) * 255, images.float(), atol=1e-3)
+    assert torch.equal(dm.model_input(images, training=False), plain)
     dm.trainer = SimpleNamespace(training=True)
-    jittered, _ = dm.on_after_batch_transfer((images, targets), 0)
+    jittered, _ = dm.on_after_batch_transfer((rows, targets), 0)
     assert jittered.dtype == torch.float32 and not torch.allclose(jittered, plain)
+
+
+def test_loaders_give_pixels_for_cuda(make_cfg):
+    dm = build(make_cfg)
+    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("cuda")))
+    loader = dm.val_dataloader()
+    images, _ = next(iter(loader))
+    assert loader.pin_memory and images.dtype == torch.uint8 and images.shape == (20, 3, 32, 32)
+    val = dm.datasets["val"]
+    assert torch.equal(images, val.prepared()[torch.from_numpy(val.rows)])
 
 
 def test_reading_files_directly_gives_the_cached_values(make_cfg):
@@ -44,7 +57,9 @@ def test_reading_files_directly_gives_the_cached_values(make_cfg):
     direct = build(make_cfg, "data.cache=false")
     assert direct.datasets["val"].array_file is None
     for a, b in zip(cached.val_dataloader(), direct.val_dataloader(), strict=True):
-        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+        assert a[0].dtype == torch.int64 and b[0].dtype == torch.uint8  # rows; pixels
+        assert torch.equal(cached.model_input(a[0], False), direct.model_input(b[0], False))
+        assert torch.equal(a[1], b[1])
 
 
 def test_no_test_split_falls_back_to_val_with_a_warning(tmp_path, caplog):
@@ -56,4 +71,4 @@ def test_no_test_split_falls_back_to_val_with_a_warning(tmp_path, caplog):
     assert not dm.has_test and dm.test_records.empty
     with caplog.at_level(logging.WARNING):
         loader = dm.test_dataloader()
-    assert loader.dataset is dm.datasets["val"] and "no test images" in caplog.text
+    assert loader.dataset.images is dm.datasets["val"] and "no test images" in caplog.text

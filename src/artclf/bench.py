@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.table import Table
 from torch import nn
 
+from artclf.memory import keep_freed_memory
+
 
 @dataclass
 class Row:
@@ -239,6 +241,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench_results"))
     parser.add_argument("--images", type=Path, help="class folders of images for the input rows")
     args = parser.parse_args()
+    keep_freed_memory()  # as every artclf command does, for ours and the baselines alike
     report(run(args.seconds, args.quick, args.images or default_image_root()), args.out)
 
 

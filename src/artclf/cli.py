@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from artclf.memory import keep_freed_memory
+
 T = TypeVar("T")
 log = logging.getLogger("artclf")
 
@@ -18,8 +20,10 @@ USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionErro
 def run_or_exit(fn: Callable[..., T], *args, **kwargs) -> T:
     """Call ``fn``; on bad input print ``error: <message>`` on stderr and exit 2.
 
-    ``ARTCLF_DEBUG=1`` re-raises, for the full traceback.
+    ``ARTCLF_DEBUG=1`` re-raises, for the full traceback. Freed memory is kept for reuse
+    (``keep_freed_memory``): commands run step after step on same-sized tensors.
     """
+    keep_freed_memory()
     try:
         return fn(*args, **kwargs)
     except USER_ERRORS as error:

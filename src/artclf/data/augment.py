@@ -1,19 +1,16 @@
-"""Augmentation presets (``conf/aug/*.yaml``) with a fresh random draw for every sample.
+"""Augmentation presets (``conf/aug/*.yaml``), applied per batch where the batch is, with a
+fresh random draw for every sample.
 
-Geometry (resized crop, flips, rotation) runs per sample in the DataLoader workers on the
-uint8 CHW image read from the prepared cache, as nearest-neighbour index gathers: a resized
-crop is two index vectors, and flips and rotation one precomputed index map per whole degree
-(~80 µs per image at 224², measured on the 2-core CPU machine, against ~160 µs for PIL
-flips + rotation and ~580 µs for tensor ops per image; batched ``grid_sample`` on that CPU
-manages 800-1,300 img/s at 224², below the ``ImageFolder`` baseline). The same worker path
-feeds a GPU: a 16-core host gathers far more images per second than one GPU trains, so there
-is one geometric implementation rather than a second, batched one on the device.
-
-Colour jitter and normalisation are per-batch tensor maths with per-sample factors, run on
-the training device after the batch is transferred (``ArtDataModule.on_after_batch_transfer``).
+The loaders deliver uint8 batches (the prepared cache is read a whole batch at a time, and
+uint8 moves 4× fewer bytes to the GPU than float). ``BatchTransform`` then runs on the
+training device: geometry (resized crop, flips, rotation) as one nearest-neighbour pixel
+gather through precomputed index maps, colour jitter as per-sample tensor maths, and
+normalisation. One implementation serves the CPU and CUDA. ``transforms.v2`` on a batch would
+apply one draw to every image in it, and per-sample ``grid_sample`` manages only
+800-1,300 img/s at 224² on a 2-core CPU, below the ``ImageFolder`` baseline.
 
 Nearest-neighbour sampling and black fill match ``torchvision``'s ``RandomRotation``
-defaults; rotations are rounded to whole degrees.
+defaults; rotations are whole degrees.
 """
 
 from __future__ import annotations
@@ -22,11 +19,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from torchvision.transforms import RandomResizedCrop
 
 # Re-exported: normalisation is part of the data path, the constants belong to the weights.
+from artclf.data.resample import Geometry, gather_scaled
 from artclf.pretrained import IMAGENET_MEAN as IMAGENET_MEAN
 from artclf.pretrained import IMAGENET_STD as IMAGENET_STD
 
@@ -62,57 +58,69 @@ class AugmentSpec:
         return bool(self.hflip or self.vflip or self.rotation or self.resized_crop)
 
 
-def rotation_map(size: int, degrees: int) -> np.ndarray:
-    """Flat source index of each output pixel of a ``size``² image rotated counter-clockwise by
-    ``degrees`` about its centre (nearest neighbour); ``size * size`` marks outside (fill)."""
+def _rotation_maps(size: int, max_degrees: int, device: torch.device) -> torch.Tensor:
+    """``(2 * max_degrees + 1, size, size)`` flat source index of each output pixel for every
+    whole-degree counter-clockwise rotation about the centre (nearest neighbour, as
+    ``torchvision``'s ``RandomRotation`` default); ``size * size`` marks outside (black fill)."""
     centre = (size - 1) / 2
-    ys, xs = np.mgrid[0:size, 0:size] - centre
-    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    src_x = np.rint(cos * xs - sin * ys + centre).astype(np.int64)
-    src_y = np.rint(sin * xs + cos * ys + centre).astype(np.int64)
+    radians = torch.deg2rad(torch.arange(-max_degrees, max_degrees + 1, device=device).double())
+    cos, sin = radians.cos().view(-1, 1, 1), radians.sin().view(-1, 1, 1)
+    steps = torch.arange(size, device=device, dtype=torch.float64) - centre
+    ys, xs = steps.view(1, -1, 1), steps.view(1, 1, -1)
+    src_x = torch.round(cos * xs - sin * ys + centre).long()
+    src_y = torch.round(sin * xs + cos * ys + centre).long()
     inside = (src_x >= 0) & (src_x < size) & (src_y >= 0) & (src_y < size)
-    return np.where(inside, src_y * size + src_x, size * size).astype(np.int32)
+    return torch.where(inside, src_y * size + src_x, size * size)
 
 
-class GeometricAugment:
-    """Per-sample geometry on one 3×``size``×``size`` uint8 array, drawn from torch's RNG (which
-    the DataLoader seeds per worker, so runs are reproducible under ``seed_everything``).
+class BatchGeometry:
+    """Per-sample flips, rotation and resized crop for a uint8 ``(N, 3, size, size)`` batch on
+    whatever device holds it (the GPU when training on CUDA).
 
-    Flips and rotation are folded into one index map (flipping a map is a free view), so every
-    augmented image costs a single gather, whatever was drawn."""
+    Every sample draws its own parameters (``transforms.v2`` on a batch draws once for all).
+    Whole-degree rotations are source-index maps built once per device, so the geometry of a
+    batch is a map number and two flip bits per sample, applied by ``gather_scaled`` in the
+    same pass as normalisation. A resized crop, drawn as in
+    ``RandomResizedCrop`` but clamped to the image instead of re-drawn, is a separable gather
+    before that. Draws use torch's global RNG on the CPU, so runs repeat under
+    ``seed_everything`` whatever the device."""
 
     def __init__(self, spec: AugmentSpec, size: int):
-        self.spec = spec
-        self.size = size
-        self._maps: dict[int, np.ndarray] = {}
-        self._frame = torch.empty(1, size, size)  # only its shape is read by get_params
+        self.spec, self.size = spec, size
+        self.max_degrees = round(spec.rotation)
+        self._maps: dict[torch.device, torch.Tensor] = {}
 
-    def _crop(self, image: np.ndarray) -> np.ndarray:
-        top, left, height, width = RandomResizedCrop.get_params(
-            self._frame, list(self.spec.resized_crop), list(_ASPECT_RANGE)
+    def maps(self, device: torch.device) -> torch.Tensor:
+        """The ``(2 * max_degrees + 1, size, size)`` int32 rotation maps, built once per device."""
+        if device not in self._maps:
+            self._maps[device] = _rotation_maps(self.size, self.max_degrees, device).int()
+        return self._maps[device]
+
+    def draw(self, n: int, device: torch.device) -> Geometry:
+        """A random rotation and flips for each of ``n`` images."""
+        return Geometry(
+            self.maps(device),
+            angle=torch.randint(0, 2 * self.max_degrees + 1, (n,)),
+            hflip=torch.rand(n) < self.spec.hflip,
+            vflip=torch.rand(n) < self.spec.vflip,
         )
-        steps = (np.arange(self.size) + 0.5) / self.size
-        rows = top + (steps * height).astype(np.intp)
-        cols = left + (steps * width).astype(np.intp)
-        return image[:, rows[:, None], cols[None, :]]
 
-    def _map(self, degrees: int) -> np.ndarray:
-        if degrees not in self._maps:
-            self._maps[degrees] = rotation_map(self.size, degrees)
-        return self._maps[degrees]
-
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        spec = self.spec
-        if spec.resized_crop is not None:
-            image = self._crop(image)
-        u_h, u_v, u_angle = torch.rand(3).tolist()
-        index = self._map(round((2 * u_angle - 1) * spec.rotation))
-        if u_h < spec.hflip:
-            index = index[:, ::-1]
-        if u_v < spec.vflip:
-            index = index[::-1]
-        pixels = np.concatenate([image.reshape(3, -1), np.zeros((3, 1), np.uint8)], axis=1)
-        return np.take(pixels, index, axis=1)
+    def crop(self, images: torch.Tensor) -> torch.Tensor:
+        """A random resized crop of each image, back at full size (nearest neighbour)."""
+        n, size = len(images), self.size
+        low, high = self.spec.resized_crop
+        area = low + (high - low) * torch.rand(n)
+        log_low, log_high = math.log(_ASPECT_RANGE[0]), math.log(_ASPECT_RANGE[1])
+        aspect = torch.exp(log_low + (log_high - log_low) * torch.rand(n))
+        width = torch.round(size * torch.sqrt(area * aspect)).clamp(1, size)
+        height = torch.round(size * torch.sqrt(area / aspect)).clamp(1, size)
+        top = torch.floor(torch.rand(n) * (size - height + 1))
+        left = torch.floor(torch.rand(n) * (size - width + 1))
+        steps = (torch.arange(size) + 0.5) / size
+        rows = (top[:, None] + steps * height[:, None]).long()
+        cols = (left[:, None] + steps * width[:, None]).long()
+        index = (rows[:, :, None] * size + cols[:, None, :]).view(n, 1, -1).to(images.device)
+        return images.flatten(2).gather(2, index.expand(-1, 3, -1)).view_as(images)
 
 
 def _grey(x: torch.Tensor) -> torch.Tensor:
@@ -168,13 +176,36 @@ def denormalize(x: torch.Tensor) -> torch.Tensor:
     return (x * std + mean).clamp(0, 1)
 
 
-def batch_to_model_input(images: torch.Tensor, spec: AugmentSpec, training: bool) -> torch.Tensor:
-    """uint8 NCHW batch → float normalised, colour-jittered per sample while training.
+class BatchTransform:
+    """A uint8 ``(N, 3, size, size)`` batch → the float, ImageNet-normalised batch a model
+    takes; while training, with per-sample geometry and colour jitter first. Runs where the
+    batch is (``ArtDataModule.on_after_batch_transfer``): on the GPU when training on CUDA."""
 
-    In place on one new float tensor: on the CPU, allocating and touching fresh memory is
-    most of the cost at 224²."""
-    x = images.float().div_(255)
-    if training and spec.color_jitter is not None:
-        x = color_jitter(x, spec.color_jitter)
-    mean, std = _stats(x)
-    return x.sub_(mean).div_(std)
+    def __init__(self, spec: AugmentSpec, size: int):
+        self.spec = spec
+        self.geometry = BatchGeometry(spec, size) if spec.geometric else None
+        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        #: uint8 → normalised float, and uint8 → [0, 1] (for jitter, which works there)
+        self._normalise = (1 / (255 * std), -mean / std)
+        self._unit = (torch.full((3,), 1 / 255), torch.zeros(3))
+
+    def __call__(
+        self, images: torch.Tensor, training: bool, rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``images`` is the uint8 batch, or with ``rows`` (on the CPU) an array holding it
+        (the memory-mapped prepared cache): image ``n`` is ``images[rows[n]]``."""
+        n, size, device = len(images if rows is None else rows), images.shape[-1], images.device
+        jitter = self.spec.color_jitter if training else None
+        scale, shift = self._normalise if jitter is None else self._unit
+        if not training or self.geometry is None:
+            geometry = Geometry.identity(n, size, device)
+        else:
+            if self.spec.resized_crop is not None:  # a gather of its own, before the others
+                images = self.geometry.crop(images if rows is None else images[rows])
+                rows = None
+            geometry = self.geometry.draw(n, device)
+        x = gather_scaled(images, geometry, scale, shift, rows)
+        if jitter is None:
+            return x
+        mean, std = _stats(x)
+        return color_jitter(x, jitter).sub_(mean).div_(std)

@@ -1,6 +1,7 @@
-"""Input-pipeline throughput: our cache + per-sample augmentation against the plain
-``ImageFolder`` + PIL + ``transforms.v2`` baseline on the same files, in the same run (the
-machine is shared and noisy, so only ratios measured together mean anything)."""
+"""Input-pipeline throughput: our datamodule (prepared cache, per-sample augmentation per
+batch) against the plain ``ImageFolder`` + PIL + ``transforms.v2`` baseline on the same files,
+in the same run (the machine is shared and noisy, so only ratios measured together mean
+anything)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,8 @@ from torch.utils.data import DataLoader
 from torchvision import datasets
 from torchvision.transforms import v2
 
-from artclf.data.augment import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    AugmentSpec,
-    GeometricAugment,
-    batch_to_model_input,
-)
-from artclf.data.datamodule import ImageDataset
-from artclf.data.images import build_cache
+from artclf.data.augment import IMAGENET_MEAN, IMAGENET_STD, AugmentSpec
+from artclf.data.datamodule import ArtDataModule
 
 
 def torchvision_transforms(spec: AugmentSpec, size: int) -> v2.Compose:
@@ -63,70 +57,61 @@ def _rate(batches: Iterable, seconds: float, finish=lambda batch: batch) -> floa
 def measure_input_pipeline(
     root: str | Path,
     image_size: int,
-    aug: Mapping | AugmentSpec | None,
+    aug: Mapping | None,
     seconds: float = 5.0,
     *,
     batch_size: int = 64,
     num_workers: int = 2,
     cache_dir: str | Path | None = None,
 ) -> dict:
-    """Images/s of (a) our path (prepared cache, per-sample augmentation in workers,
-    normalisation per batch), (b) ``ImageFolder`` + PIL + ``transforms.v2`` and (c) random
-    batch reads from the prepared array (the ceiling), on the class folders under ``root``.
-
-    The main process runs one torch thread while measuring: our normalisation runs there, and
-    with busy workers on every core, a second OpenMP thread only spins (3× slower at 32²).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _measure(root, image_size, aug, seconds, batch_size, num_workers, cache_dir)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _measure(root, image_size, aug, seconds, batch_size, num_workers, cache_dir) -> dict:
-    spec = aug if isinstance(aug, AugmentSpec) else AugmentSpec.from_config(aug)
-    folder = datasets.ImageFolder(str(root), transform=torchvision_transforms(spec, image_size))
-    paths = [path for path, _ in folder.samples]
-    targets = np.array(folder.targets)
+    """Images/s of model-ready (augmented, float, normalised) training batches from
+    (a) ``ArtDataModule`` over the class folders under ``root`` (read as an ArtStation-style
+    ``<root>/<class>/*`` download) with the prepared cache, transformed on the CPU as
+    ``on_after_batch_transfer`` does; (b) ``ImageFolder`` + PIL + ``transforms.v2`` with
+    ``num_workers`` processes; (c) random batch reads from the prepared array (the ceiling).
+    Preparing the cache (a one-off per file list and size) is timed apart."""
+    spec = AugmentSpec.from_config(aug)
     with tempfile.TemporaryDirectory() as scratch:
-        started = time.perf_counter()
-        array_file = build_cache(paths, image_size, cache_dir or scratch)
-        cache_build_s = time.perf_counter() - started
-        ours = ImageDataset(
-            paths,
-            targets,
+        datamodule = ArtDataModule(
+            "artstation",
+            str(root),
+            "artist",
             image_size,
-            array_file,
-            np.arange(len(paths)),
-            GeometricAugment(spec, image_size) if spec.geometric else None,
+            batch_size=batch_size,
+            cache_dir=str(cache_dir or scratch),
+            augment=aug,
         )
-        loader_options = {
-            "batch_size": batch_size,
-            "shuffle": True,
-            "num_workers": num_workers,
-            "persistent_workers": num_workers > 0,
-        }
+        started = time.perf_counter()
+        datamodule.setup("fit")
+        prepare_s = time.perf_counter() - started
         ours_rate = _rate(
-            DataLoader(ours, **loader_options),
+            datamodule.train_dataloader(),
             seconds,
-            lambda batch: (batch_to_model_input(batch[0], spec, training=True), batch[1]),
+            lambda batch: (datamodule.model_input(batch[0], training=True), batch[1]),
         )
-        baseline_rate = _rate(DataLoader(folder, **loader_options), seconds)
-        array = np.load(array_file, mmap_mode="r")
+        array = np.load(datamodule.datasets["train"].array_file, mmap_mode="r")
         rng = np.random.default_rng(0)
         reads = (
             (torch.from_numpy(array[np.sort(rng.choice(len(array), batch_size))]),)
             for _ in itertools.count()
         )
         ceiling_rate = _rate(reads, seconds)
+    transforms = torchvision_transforms(spec, image_size)
+    folder = datasets.ImageFolder(str(root), transform=transforms)
+    baseline = DataLoader(
+        folder,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
+    baseline_rate = _rate(baseline, seconds)
     return {
-        "images": len(paths),
+        "images": len(folder),
         "image_size": image_size,
         "batch_size": batch_size,
-        "num_workers": num_workers,
-        "cache_build_s": round(cache_build_s, 2),
+        "baseline_workers": num_workers,
+        "prepare_s": round(prepare_s, 2),
         "ours_img_s": round(ours_rate),
         "imagefolder_img_s": round(baseline_rate),
         "memmap_ceiling_img_s": round(ceiling_rate),

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from artclf.data.augment import AugmentSpec, GeometricAugment, batch_to_model_input
+from artclf.data.augment import AugmentSpec, BatchTransform
 from artclf.data.images import build_cache, load_image
 from artclf.data.pipeline import PreparedRecords, prepare_records
 from artclf.data.sources import get_scanner
@@ -28,11 +28,21 @@ from artclf.data.synthetic import generate
 log = logging.getLogger(__name__)
 
 
+Targets = torch.Tensor | dict[str, torch.Tensor]
+
+
+def _already_batched(batch: tuple[torch.Tensor, Targets]) -> tuple[torch.Tensor, Targets]:
+    """``collate_fn`` for ``ImageDataset``, whose ``__getitems__`` returns whole batches."""
+    return batch
+
+
 class ImageDataset(Dataset):
-    """``(uint8 CHW image, target)`` pairs, read from the prepared array (``rows`` index it) or,
-    without one, decoded from ``paths``. The array is opened lazily in each worker: pickling a
-    memmap would copy it. With ``tasks`` (multi-task), ``targets`` has one column per task and
-    the target is a dict ``{task: index}``."""
+    """uint8 CHW images and their targets, read from the prepared array (``rows`` index it)
+    or, without one, decoded from ``paths``. The DataLoader asks ``__getitems__`` for a whole
+    batch: from the array that is one read (~1 ms for 64 images at 224², less than handing
+    the batch between processes). The array is opened lazily in each process: pickling a
+    memmap would copy it. With ``tasks`` (multi-task), ``targets`` has one column per task
+    and a batch's targets are a dict ``{task: tensor}``."""
 
     def __init__(
         self,
@@ -41,32 +51,68 @@ class ImageDataset(Dataset):
         size: int,
         array_file: Path | None = None,
         rows: np.ndarray | None = None,
-        augment: GeometricAugment | None = None,
         tasks: list[str] | None = None,
     ):
         self.paths, self.targets, self.size, self.tasks = paths, targets, size, tasks
-        self.array_file, self.rows, self.augment = array_file, rows, augment
-        self._array: np.ndarray | None = None
+        self.array_file, self.rows = array_file, rows
+        self._array: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.targets)
+
+    def prepared(self) -> torch.Tensor:
+        """The whole prepared array, memory-mapped (copy-on-write, so torch may wrap it;
+        nothing writes to it)."""
+        if self._array is None:
+            self._array = torch.from_numpy(np.load(self.array_file, mmap_mode="c"))
+        return self._array
 
     def image(self, index: int) -> np.ndarray:
         """The stored (unaugmented) CHW uint8 image."""
         if self.array_file is None:
             return load_image(self.paths[index], self.size).transpose(2, 0, 1)
-        if self._array is None:
-            self._array = np.load(self.array_file, mmap_mode="r")
-        return self._array[self.rows[index]]
+        return self.prepared()[self.rows[index]].numpy()
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int | dict[str, int]]:
-        image = self.image(index)
-        image = self.augment(image) if self.augment is not None else np.array(image)
-        if self.tasks is not None:
-            return torch.from_numpy(image), dict(
-                zip(self.tasks, map(int, self.targets[index]), strict=True)
-            )
-        return torch.from_numpy(image), int(self.targets[index])
+    def targets_of(self, indices: list[int]) -> Targets:
+        targets = torch.from_numpy(np.asarray(self.targets[indices], dtype=np.int64))
+        if self.tasks is None:
+            return targets
+        return {task: targets[:, i] for i, task in enumerate(self.tasks)}
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, Targets]:
+        if self.array_file is None:
+            images = torch.from_numpy(np.stack([self.image(i) for i in indices]))
+        else:
+            images = self.prepared()[torch.from_numpy(self.rows[indices])]
+        return images, self.targets_of(indices)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Targets]:
+        images, targets = self.__getitems__([index])
+        if self.tasks is None:
+            return images[0], targets[0]
+        return images[0], {task: values[0] for task, values in targets.items()}
+
+
+class PreparedRows(Dataset):
+    """The row numbers, in the prepared array, of a cached ``ImageDataset``'s images, with
+    their targets: what CPU training loads. The augmentation pass then reads the pixels
+    straight from the memory-mapped array (``BatchTransform`` with ``rows``) instead of every
+    batch being copied out first: 1.7× the images/s at 224² on a 2-core CPU."""
+
+    def __init__(self, images: ImageDataset):
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, Targets]:
+        return torch.from_numpy(self.images.rows[indices]), self.images.targets_of(indices)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Targets]:
+        rows, targets = self.__getitems__([index])
+        if self.images.tasks is None:
+            return rows[0], targets[0]
+        return rows[0], {task: values[0] for task, values in targets.items()}
 
 
 class ArtDataModule(L.LightningDataModule):
@@ -115,6 +161,7 @@ class ArtDataModule(L.LightningDataModule):
             raise ValueError("data.cache=true needs data.cache_dir; set it or data.cache=false")
         self.synthetic = None if synthetic is None else dict(synthetic)
         self.augment = AugmentSpec.from_config(augment)
+        self.transform = BatchTransform(self.augment, image_size)
         self.records: PreparedRecords | None = None
 
     def prepare_data(self) -> None:
@@ -130,12 +177,13 @@ class ArtDataModule(L.LightningDataModule):
         if self.records is not None:
             return
         self.prepare_data()
+        scan = get_scanner(self.source)(self.root, layout=self.layout, cache_dir=self.cache_dir)
         array_file, rows = None, {}
         if self.cache:
-            scanned = get_scanner(self.source)(self.root, layout=self.layout).records["path"]
+            scanned = scan.records["path"]
             array_file = build_cache(scanned.tolist(), self.image_size, self.cache_dir)
             rows = {path: i for i, path in enumerate(scanned)}
-        self.records = prepare_records(self.source, self.root, **self.record_options)
+        self.records = prepare_records(self.source, self.root, scan=scan, **self.record_options)
         self.classes = self.records.classes
         self.num_classes = len(self.classes)
         self.tasks: dict[str, list[str]] | None = self.records.tasks
@@ -146,9 +194,6 @@ class ArtDataModule(L.LightningDataModule):
             s: int((self.records.records["split"] == s).sum()) for s in ("train", "val", "test")
         }
         self.test_records: pd.DataFrame = self.records.split("test")
-        geometric = (
-            GeometricAugment(self.augment, self.image_size) if self.augment.geometric else None
-        )
         self.datasets = {}
         targets = self.records.target_columns()
         for split in ("train", "val", "test"):
@@ -159,18 +204,27 @@ class ArtDataModule(L.LightningDataModule):
                 self.image_size,
                 array_file,
                 np.array([rows[p] for p in table["path"]], dtype=np.int64) if self.cache else None,
-                geometric if split == "train" else None,
                 list(self.tasks) if self.tasks else None,
             )
 
+    def _on_cuda(self) -> bool:
+        return self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        workers = self.num_workers
-        on_cuda = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+        """Decoding files needs worker processes; reading the prepared array does not. For
+        CUDA, batches of pixels (pinned, uint8: a quarter of the bytes of float); on the CPU,
+        with the cache, batches of row numbers (``PreparedRows``)."""
+        on_cuda = self._on_cuda()
+        dataset = self.datasets[split]
+        if self.cache and not on_cuda:
+            dataset = PreparedRows(dataset)
+        workers = 0 if self.cache else self.num_workers
         return DataLoader(
-            self.datasets[split],
+            dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
             num_workers=workers,
+            collate_fn=_already_batched,
             persistent_workers=workers > 0,
             pin_memory=on_cuda,
         )
@@ -198,8 +252,15 @@ class ArtDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self._loader(self._test_split())
 
+    def model_input(self, images: torch.Tensor, training: bool) -> torch.Tensor:
+        """A loaded batch (pixels, or row numbers of the prepared array) → the normalised
+        float batch the model takes, augmented when ``training``."""
+        if images.dtype == torch.int64:  # row numbers (PreparedRows)
+            return self.transform(self.datasets["train"].prepared(), training, rows=images)
+        return self.transform(images, training)
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """On the device: uint8 → float, colour jitter while training, ImageNet normalisation."""
+        """On the device: augmentation while training, then float and ImageNet normalisation."""
         images, targets = batch
         training = self.trainer is not None and self.trainer.training
-        return batch_to_model_input(images, self.augment, training), targets
+        return self.model_input(images, training), targets
