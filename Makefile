@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
+# Real paintings for the tests and benchmarks that use them, where the checkout has them beside it.
+export ARTCLF_REAL_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_sample))
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-slow bench ui lint format clean

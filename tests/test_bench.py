@@ -13,7 +13,7 @@ def test_rows_measure_ours_and_baseline_and_report_writes_json(tmp_path: Path) -
     for cls in ("a", "b"):
         for i in range(8):
             write_image(tmp_path / "images" / cls / f"{i}.jpg", seed=i)
-    rows = input_pipeline_rows(tmp_path / "images", 0.3, (16,))
+    rows = input_pipeline_rows({"tiny": tmp_path / "images"}, 0.3, (16,))
     rows.append(training_loop_row("simple_cnn", 16, epochs=1, batch=8))
     assert all(r.ours > 0 and r.baseline > 0 for r in rows)
     report(rows, tmp_path / "out")

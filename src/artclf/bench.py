@@ -1,9 +1,9 @@
 """``python -m artclf.bench`` (``make bench``): throughput beside a baseline measured in the
 same process, so the ratio holds on a noisy shared machine. Prints a table, writes JSON.
 
-Rows: the input pipeline against ImageFolder + PIL; our Lightning training loop against a
-bare PyTorch loop on the same model and batches; inference precision/layout variants; on CUDA,
-end-to-end training against the same model fed from tensors already on the GPU.
+Rows: the input pipeline (model-ready batches from our datamodule) against ImageFolder + PIL;
+our Lightning training loop against a bare PyTorch loop on the same model and batches;
+inference precision/layout variants; Gatys style transfer on Lite0 against VGG19 taps.
 """
 
 from __future__ import annotations
@@ -134,33 +134,45 @@ def inference_row(arch: str, image_size: int, seconds: float, batch: int = 32) -
     )
 
 
-def input_pipeline_rows(root: Path, seconds: float, sizes: tuple[int, ...]) -> list[Row]:
-    """Our datamodule path (prepared cache, aug=light) vs ImageFolder + PIL + the same
-    transforms, on the class folders under ``root``; the memmap read ceiling in the name."""
+def input_pipeline_rows(
+    roots: dict[str, Path], seconds: float, sizes: tuple[int, ...]
+) -> list[Row]:
+    """Our datamodule path (prepared cache, aug=light, model-ready float batches) vs
+    ImageFolder + PIL + the same transforms, on the class folders of each root; the raw
+    memory-mapped read (the ceiling) in the name."""
     from artclf.data.benchmark import measure_input_pipeline
 
     light = {"hflip": 0.5, "vflip": 0.5, "rotation": 30.0}
     rows = []
-    for size in sizes:
-        m = measure_input_pipeline(root, size, light, seconds)
-        name = (
-            f"input {size}² aug=light, {m['images']} images (ceiling {m['memmap_ceiling_img_s']:,})"
-        )
-        rows.append(Row(name, m["ours_img_s"], m["imagefolder_img_s"], "ImageFolder+PIL"))
+    for label, root in roots.items():
+        for size in sizes:
+            m = measure_input_pipeline(root, size, light, seconds)
+            name = (
+                f"input {size}² aug=light, {label}, {m['images']} images "
+                f"(memmap read ceiling {m['memmap_ceiling_img_s']:,})"
+            )
+            rows.append(Row(name, m["ours_img_s"], m["imagefolder_img_s"], "ImageFolder+PIL"))
     return rows
 
 
-def default_image_root() -> Path:
-    """``$ARTCLF_REAL_DATA/wikiart`` (real JPEGs) when set, else the embedded dataset's train/."""
+def image_roots(images: Path | None) -> dict[str, Path]:
+    """Class folders for the input rows: ``--images``; else the real WikiArt sample
+    (``$ARTCLF_REAL_DATA``, 224² JPEGs) when set, and AI-ArtBench-sized 256² JPEGs generated
+    like the embedded dataset (what the human and LD images of AI-ArtBench are)."""
     import os
 
+    if images is not None:
+        return {images.name: images}
+    roots = {}
     real = os.environ.get("ARTCLF_REAL_DATA")
     if real and (Path(real) / "wikiart").is_dir():
-        return Path(real) / "wikiart"
+        roots["WikiArt sample 224² JPEG"] = Path(real) / "wikiart"
     from artclf.data.synthetic import generate
 
     cache = Path(os.environ.get("ARTCLF_CACHE", ".cache")) / "synthetic" / "bench256"
-    return generate(cache, seed=0, train_per_class=50, test_per_class=1, size=256) / "train"
+    generated = generate(cache, seed=0, train_per_class=50, test_per_class=1, size=256)
+    roots["synthetic 256² JPEG"] = generated / "train"
+    return roots
 
 
 def style_transfer_row(size: int, steps: int) -> Row:
@@ -190,20 +202,28 @@ def style_transfer_row(size: int, steps: int) -> Row:
 
 
 def machine() -> str:
+    """The GPU, or the CPU model and torch's thread count: ratios are comparable only on one."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [
+        line.split(":", 1)[1].strip()
+        for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+        if line.startswith("model name")
+    ]
+    cpu = models[0] if models else platform.processor() or platform.machine()
+    return f"CPU {cpu}, {torch.get_num_threads()} threads"
 
 
-def run(seconds: float, quick: bool, images: Path) -> list[Row]:
+def run(seconds: float, quick: bool, roots: dict[str, Path]) -> list[Row]:
     if quick:
         return [
-            *input_pipeline_rows(images, seconds, (32,)),
+            *input_pipeline_rows(roots, seconds, (32,)),
             training_loop_row("simple_cnn", 32, epochs=2),
             inference_row("resnet18", 64, seconds),
         ]
     return [
-        *input_pipeline_rows(images, seconds, (32, 224)),
+        *input_pipeline_rows(roots, seconds, (32, 224)),
         training_loop_row("simple_cnn", 32, epochs=10),
         training_loop_row("resnet18", 64, epochs=2),
         inference_row("resnet18", 224, seconds),
@@ -242,7 +262,7 @@ def main() -> None:
     parser.add_argument("--images", type=Path, help="class folders of images for the input rows")
     args = parser.parse_args()
     keep_freed_memory()  # as every artclf command does, for ours and the baselines alike
-    report(run(args.seconds, args.quick, args.images or default_image_root()), args.out)
+    report(run(args.seconds, args.quick, image_roots(args.images)), args.out)
 
 
 if __name__ == "__main__":

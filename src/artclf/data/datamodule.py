@@ -207,16 +207,16 @@ class ArtDataModule(L.LightningDataModule):
                 list(self.tasks) if self.tasks else None,
             )
 
-    def _on_cuda(self) -> bool:
-        return self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+    def _device_type(self) -> str:
+        return "cpu" if self.trainer is None else self.trainer.strategy.root_device.type
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        """Decoding files needs worker processes; reading the prepared array does not. For
-        CUDA, batches of pixels (pinned, uint8: a quarter of the bytes of float); on the CPU,
-        with the cache, batches of row numbers (``PreparedRows``)."""
-        on_cuda = self._on_cuda()
+        """Decoding files needs worker processes; reading the prepared array does not. For an
+        accelerator, batches of pixels (uint8: a quarter of the bytes of float; pinned for
+        CUDA); on the CPU, with the cache, batches of row numbers (``PreparedRows``)."""
+        device = self._device_type()
         dataset = self.datasets[split]
-        if self.cache and not on_cuda:
+        if self.cache and device == "cpu":
             dataset = PreparedRows(dataset)
         workers = 0 if self.cache else self.num_workers
         return DataLoader(
@@ -226,7 +226,7 @@ class ArtDataModule(L.LightningDataModule):
             num_workers=workers,
             collate_fn=_already_batched,
             persistent_workers=workers > 0,
-            pin_memory=on_cuda,
+            pin_memory=device == "cuda",
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -11,25 +11,21 @@ import torch
 numba.config.THREADING_LAYER = "workqueue"
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _gather_scaled_rgb(
-    source, rows, maps, angle, hflip, vflip, scale, shift, out
-):  # pragma: no cover - compiled
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def _gather_scaled_rgb(source, rows, maps, choice, scale, shift, out):  # pragma: no cover
     """Pixel-major with the three channels spelled out: each index is read once and the loop
     compiles to straight-line code (2.5× faster than a loop over channels; every reader
-    delivers RGB). A sample's flipped map is copied out first (into the core's cache), so the
-    table holds rotations only and the inner loop stays plain."""
-    outside = maps.shape[1] * maps.shape[2]
+    delivers RGB). Each sample's map is a contiguous row of ``maps`` (flips are maps of their
+    own), and uint16 maps halve the index bytes read per pixel. Each image is first copied
+    out whole: one sequential read (which the hardware prefetches) leaves it in the core's
+    cache for the scattered reads of the gather, which straight from the memory-mapped array
+    miss the cache and the TLB (1.8× the images/s at 224², 2-core CPU)."""
+    outside = maps.shape[1]
     a0, a1, a2 = scale[0], scale[1], scale[2]
     b0, b1, b2 = shift[0], shift[1], shift[2]
     for i in numba.prange(rows.shape[0]):
-        source_map = maps[angle[i]]
-        if vflip[i]:
-            source_map = source_map[::-1]
-        if hflip[i]:
-            source_map = source_map[:, ::-1]
-        index = source_map.flatten()
-        image = source[rows[i]]
+        index = maps[choice[i]]
+        image = source[rows[i]].copy()
         s0, s1, s2 = image[0], image[1], image[2]
         t0, t1, t2 = out[i, 0], out[i, 1], out[i, 2]
         for p in range(outside):
@@ -44,16 +40,14 @@ def gather_scaled(
     source: np.ndarray,
     rows: np.ndarray,
     maps: np.ndarray,
-    angle: np.ndarray,
-    hflip: np.ndarray,
-    vflip: np.ndarray,
+    choice: np.ndarray,
     scale: np.ndarray,
     shift: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Fill ``out`` (N, 3, P) float32 from images ``source[rows]`` ((M, 3, P) uint8), with
-    torch's thread count."""
+    """Fill ``out`` (N, 3, P) float32 from images ``source[rows]`` ((M, 3, P) uint8) through
+    the maps ``maps[choice]`` ((K, P) integer), with torch's thread count."""
     if source.shape[1] != 3:
         raise ValueError(f"expected RGB images (M, 3, P), got {source.shape}")
     numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    _gather_scaled_rgb(source, rows, maps, angle, hflip, vflip, scale, shift, out)
+    _gather_scaled_rgb(source, rows, maps, choice, scale, shift, out)

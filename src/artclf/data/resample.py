@@ -21,21 +21,18 @@ import torch
 @dataclass(frozen=True)
 class Geometry:
     """Where each output pixel of each sample comes from: sample ``n`` takes the source-index
-    map ``maps[angle[n]]`` (``(K, H, W)`` int32 flat indices into the source image, ``H * W``
-    meaning outside), mirrored left-right where ``hflip[n]`` and upside down where
-    ``vflip[n]``. ``angle``, ``hflip`` and ``vflip`` are ``(N,)`` tensors on the CPU."""
+    map ``maps[choice[n]]``. ``maps`` is ``(K, H, W)`` flat indices into the source image
+    (``H * W`` meaning outside: black), one map per geometric variant (a rotation with its
+    flips), on the device of the images; ``choice`` is ``(N,)`` int64 on the CPU."""
 
     maps: torch.Tensor
-    angle: torch.Tensor
-    hflip: torch.Tensor
-    vflip: torch.Tensor
+    choice: torch.Tensor
 
     @classmethod
     def identity(cls, n: int, size: int, device: torch.device) -> Geometry:
         """Every pixel from where it is: plain conversion and normalisation."""
         maps = torch.arange(size * size, dtype=torch.int32, device=device).view(1, size, size)
-        no = torch.zeros(n, dtype=torch.bool)
-        return cls(maps, torch.zeros(n, dtype=torch.int64), no, no)
+        return cls(maps, torch.zeros(n, dtype=torch.int64))
 
 
 def gather_scaled(
@@ -62,10 +59,8 @@ def gather_scaled(
     kernel(
         source.flatten(2).numpy(),
         rows.numpy(),
-        geometry.maps.numpy(),
-        geometry.angle.numpy(),
-        geometry.hflip.numpy(),
-        geometry.vflip.numpy(),
+        geometry.maps.flatten(1).numpy(),
+        geometry.choice.numpy(),
         scale.numpy(),
         shift.numpy(),
         out.flatten(2).numpy(),
@@ -78,9 +73,7 @@ def _gather_scaled_torch(
 ) -> torch.Tensor:
     n, channels = images.shape[:2]
     device = images.device
-    index = geometry.maps[geometry.angle.to(device)]
-    index = torch.where(geometry.hflip.to(device).view(n, 1, 1), index.flip(2), index)
-    index = torch.where(geometry.vflip.to(device).view(n, 1, 1), index.flip(1), index)
+    index = geometry.maps[geometry.choice.to(device)]
     pixels = torch.cat([images.flatten(2), images.new_zeros(n, channels, 1)], dim=2)
     index = index.flatten(1).long()[:, None].expand(-1, channels, -1)
     gathered = pixels.gather(2, index).view_as(images).float()
