@@ -135,8 +135,10 @@ def test_efficientnet_lite0_loads_real_imagenet_weights(make_cfg) -> None:
     assert top in (967, 968) and float(probs[top]) > 0.5
 
 
-def test_multi_task_training_end_to_end(make_cfg, tmp_path) -> None:
-    """``data.labels=[style,origin]``: one backbone, a head, loss and metrics per label."""
+def test_multi_task_training_and_evaluation_end_to_end(make_cfg, tmp_path) -> None:
+    """``data.labels=[style,origin]``: one backbone, a head, loss and metrics per label;
+    ``evaluate`` scores every task of the checkpoint."""
+    from artclf.evaluate import evaluate
     from artclf.train import train
     from conftest import TINY_SYNTHETIC
 
@@ -152,3 +154,9 @@ def test_multi_task_training_end_to_end(make_cfg, tmp_path) -> None:
     module = ClassificationModule.load_from_checkpoint(ckpt, weights_only=True)
     assert list(module.tasks) == ["style", "origin"]
     assert len(module.tasks["style"]) == 10 and module.tasks["origin"] == ["AI", "human"]
+    result = evaluate(make_cfg(f"ckpt_path={ckpt}", "logger=none", config_name="evaluate"))
+    style, origin = result.metrics["test/style/acc"], result.metrics["test/origin/acc"]
+    assert result.metrics["test/acc"] == pytest.approx((style + origin) / 2)
+    assert result.confusions["origin"].shape == (2, 2)
+    assert result.confusions["style"].sum() == result.metrics["test/n_images"]
+    assert (result.output_dir / "per_class_report_origin.csv").is_file()

@@ -90,6 +90,8 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
 def test_run_name_comes_from_config_choices(make_cfg) -> None:
     cfg = make_cfg("model=resnet18_224", "aug=light", "seed=3")
     assert run_name(cfg) == "resnet18_224-light-s3"
+    cyclegan = make_cfg("experiment=cyclegan_monet", "seed=3")
+    assert "simple_cnn" not in run_name(cyclegan)  # CycleGAN does not use the classifier
 
 
 def test_params_are_flat_and_uncut() -> None:

@@ -40,10 +40,14 @@ SPLITS = ("test", "val", "all")
 
 @dataclass
 class Evaluation:
+    """Metrics of every task; the confusion matrix and classes of the first task (the only
+    one of a single-task checkpoint), and ``confusions`` of every task."""
+
     metrics: dict[str, float]
     confusion: np.ndarray
     classes: list[str]
     output_dir: Path
+    confusions: dict[str, np.ndarray]
 
 
 def data_config(cfg: DictConfig, module: ClassificationModule) -> dict[str, Any]:
@@ -61,35 +65,27 @@ def data_config(cfg: DictConfig, module: ClassificationModule) -> dict[str, Any]
     return OmegaConf.to_container(cfg.data, resolve=True)  # type: ignore[return-value]
 
 
+def label_columns(data: dict[str, Any]) -> list[str]:
+    """The label column of each task, in the checkpoint's task order."""
+    labels = data["labels"]
+    return [str(labels)] if isinstance(labels, str) else [str(c) for c in labels]
+
+
 def split_records(data: dict[str, Any], split: str, module: ClassificationModule) -> pd.DataFrame:
-    """``path`` and ``target`` (the checkpoint's class index) of the images to score."""
-    if split == "all":
-        scan = get_scanner(data["source"])(
-            data["root"], layout=data.get("layout", "auto"), cache_dir=data.get("cache_dir")
+    """``path`` and, per task of the checkpoint, a column of its class indices."""
+    columns = label_columns(data)
+    if len(columns) != len(module.tasks):
+        raise ValueError(
+            f"data.labels={columns} gives {len(columns)} task(s); the checkpoint has "
+            f"{len(module.tasks)} ({', '.join(module.tasks)})"
         )
-        labels = str(data["labels"])
-        if labels not in scan.label_columns:
-            raise ValueError(
-                f"unknown data.labels {labels!r}; valid choices: {', '.join(scan.label_columns)}"
-            )
-        records = scan.records.dropna(subset=[labels])
-        bad = find_unreadable(records["path"].tolist(), cache_dir=data.get("cache_dir"))
-        records = records[~records["path"].isin(bad.keys())]
-        names = records[labels].astype(str)
-        unknown = sorted(set(names) - set(module.class_names))
-        if unknown:
-            raise ValueError(
-                f"classes {unknown} under {data['root']} are not among the checkpoint's classes "
-                f"{module.class_names}; remove those folders or evaluate a model trained on them"
-            )
-        index = {name: i for i, name in enumerate(module.class_names)}
-        return pd.DataFrame({"path": records["path"], "target": names.map(index)})
+    if split == "all":
+        return _all_records(data, columns, module)
     from artclf.data.pipeline import prepare_records
 
     options = {
         k: data[k]
         for k in (
-            "labels",
             "layout",
             "top_k",
             "min_count",
@@ -102,13 +98,45 @@ def split_records(data: dict[str, Any], split: str, module: ClassificationModule
         )
         if k in data
     }
-    prepared = prepare_records(data["source"], data["root"], **options)
-    if prepared.classes != module.class_names:
+    prepared = prepare_records(data["source"], data["root"], labels=data["labels"], **options)
+    found = prepared.tasks or {"label": prepared.classes}
+    if list(found.values()) != list(module.tasks.values()):
         raise ValueError(
-            f"the data's classes {prepared.classes} differ from the checkpoint's "
-            f"{module.class_names}; use eval_split=all to match classes by name"
+            f"the data's classes {list(found.values())} differ from the checkpoint's "
+            f"{list(module.tasks.values())}; use eval_split=all to match classes by name"
         )
-    return prepared.split(split)[["path", "target"]]
+    table = prepared.split(split)
+    targets = dict(zip(module.tasks, prepared.target_columns(), strict=True))
+    return pd.DataFrame({"path": table["path"], **{t: table[c] for t, c in targets.items()}})
+
+
+def _all_records(
+    data: dict[str, Any], columns: list[str], module: ClassificationModule
+) -> pd.DataFrame:
+    """Every readable image under the root, its classes matched to the checkpoint's by name."""
+    scan = get_scanner(data["source"])(
+        data["root"], layout=data.get("layout", "auto"), cache_dir=data.get("cache_dir")
+    )
+    for column in columns:
+        if column not in scan.label_columns:
+            raise ValueError(
+                f"unknown data.labels {column!r}; valid choices: {', '.join(scan.label_columns)}"
+            )
+    records = scan.records.dropna(subset=columns)
+    bad = find_unreadable(records["path"].tolist(), cache_dir=data.get("cache_dir"))
+    records = records[~records["path"].isin(bad.keys())]
+    table = {"path": records["path"]}
+    for column, (task, classes) in zip(columns, module.tasks.items(), strict=True):
+        names = records[column].astype(str)
+        unknown = sorted(set(names) - set(classes))
+        if unknown:
+            raise ValueError(
+                f"{column} classes {unknown} under {data['root']} are not among the "
+                f"checkpoint's classes {classes}; remove those images or evaluate a model "
+                "trained on them"
+            )
+        table[task] = names.map({name: i for i, name in enumerate(classes)})
+    return pd.DataFrame(table)
 
 
 def mistakes_figure(images, targets, probs, classes, count: int = 16):
@@ -125,49 +153,70 @@ def mistakes_figure(images, targets, probs, classes, count: int = 16):
     return image_grid_figure(images[worst], titles, title="most confident mistakes")
 
 
+def score_task(
+    probs: torch.Tensor,
+    targets: np.ndarray,
+    classes: list[str],
+    prefix: str,
+    images: np.ndarray,
+    out_dir: Path,
+    suffix: str,
+) -> tuple[dict[str, float], np.ndarray]:
+    """Metrics and confusion matrix of one task; its reports written to ``out_dir``."""
+    collection = classification_metrics(len(classes), prefix)
+    target_tensor = torch.tensor(targets, dtype=torch.long)
+    metrics = {k: float(v) for k, v in collection(probs, target_tensor).items()}
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion, (targets, probs.argmax(dim=1).numpy()), 1)
+    title = f"{prefix.rstrip('/')}: {len(targets)} images"
+    figure = confusion_matrix_figure(confusion, classes, title=title)
+    figure.savefig(out_dir / f"confusion_matrix{suffix}.png", dpi=120)
+    plt.close(figure)
+    report = per_class_report(confusion, classes)
+    report.to_csv(out_dir / f"per_class_report{suffix}.csv", index=False)
+    figure = mistakes_figure(images, targets, probs, classes)
+    if figure is not None:
+        figure.savefig(out_dir / f"confident_mistakes{suffix}.png", dpi=110)
+        plt.close(figure)
+    return metrics, confusion
+
+
 def evaluate(cfg: DictConfig) -> Evaluation:
-    """Score the checkpoint on the chosen split; write and log the reports."""
+    """Score the checkpoint on the chosen split, every task of it; write and log the reports.
+    A multi-task checkpoint also gets ``<split>/acc``, the mean accuracy over its tasks (what
+    its training monitored)."""
     if cfg.eval_split not in SPLITS:
         raise ValueError(f"eval_split={cfg.eval_split!r}; valid choices: {', '.join(SPLITS)}")
     module = load_module(cfg.ckpt_path)
-    if module.multi_task:
-        raise ValueError(
-            "evaluate scores single-task checkpoints; multi-task runs report per "
-            "task in training (test/<task>/acc)"
-        )
     data = data_config(cfg, module)
     table = split_records(data, str(cfg.eval_split), module)
     if table.empty:
         raise ValueError(f"no images in split {cfg.eval_split!r} of {data['root']}")
     paths, images = load_images(table["path"].tolist(), int(module.hparams.model["image_size"]))
-    targets = table.set_index("path").loc[[str(p) for p in paths], "target"].to_numpy()
-    probs = predict_probabilities(module, images, int(cfg.batch_size))["label"]
-    classes = module.class_names
-    prefix = f"{cfg.eval_split}/"
-    collection = classification_metrics(len(classes), prefix)
-    target_tensor = torch.tensor(targets, dtype=torch.long)
-    metrics = {k: float(v) for k, v in collection(probs, target_tensor).items()}
-    metrics[f"{prefix}n_images"] = float(len(targets))
-    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    np.add.at(confusion, (targets, probs.argmax(dim=1).numpy()), 1)
-
+    table = table.set_index("path").loc[[str(p) for p in paths]]
+    probs = predict_probabilities(module, images, int(cfg.batch_size))
     out_dir = Path(cfg.paths.run_dir) / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
-    figure = confusion_matrix_figure(
-        confusion, classes, title=f"{cfg.eval_split}: {len(targets)} images"
-    )
-    figure.savefig(out_dir / "confusion_matrix.png", dpi=120)
-    plt.close(figure)
-    per_class_report(confusion, classes).to_csv(out_dir / "per_class_report.csv", index=False)
-    figure = mistakes_figure(images, targets, probs, classes)
-    if figure is not None:
-        figure.savefig(out_dir / "confident_mistakes.png", dpi=110)
-        plt.close(figure)
+    metrics: dict[str, float] = {}
+    confusions = {}
+    for task, classes in module.tasks.items():
+        prefix = f"{cfg.eval_split}/{task}/" if module.multi_task else f"{cfg.eval_split}/"
+        suffix = f"_{task}" if module.multi_task else ""
+        targets = table[task].to_numpy()
+        scores, confusions[task] = score_task(
+            probs[task], targets, classes, prefix, images, out_dir, suffix
+        )
+        metrics.update(scores)
+    if module.multi_task:
+        accuracies = [metrics[f"{cfg.eval_split}/{task}/acc"] for task in module.tasks]
+        metrics[f"{cfg.eval_split}/acc"] = float(np.mean(accuracies))
+    metrics[f"{cfg.eval_split}/n_images"] = float(len(table))
     pd.Series(metrics).to_json(out_dir / "metrics.json", indent=2)
     log_evaluation(cfg, out_dir, metrics)
     for name, value in metrics.items():
         log.info("%s = %.4f", name, value)
-    return Evaluation(metrics, confusion, classes, out_dir)
+    first = next(iter(module.tasks))
+    return Evaluation(metrics, confusions[first], module.tasks[first], out_dir, confusions)
 
 
 def log_evaluation(cfg: DictConfig, folder: Path, metrics: dict[str, float]) -> None:

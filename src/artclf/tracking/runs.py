@@ -45,6 +45,8 @@ def run_name(cfg: DictConfig) -> str:
     if cfg.logger.get("run_name"):
         return str(cfg.logger.run_name)
     choices = _choices(cfg)
+    if cfg.get("task") == "cyclegan":  # its networks come from ``cyclegan.*``, not ``model``
+        choices.pop("model", None)
     parts = [choices[g] for g in NAMING_GROUPS if choices.get(g) not in (None, "None", "none")]
     if choices.get("data") == "synthetic":
         parts.remove("synthetic")
