@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from artclf.data.pipeline import prepare_records
-from fixtures import make_artstation
+from fixtures import make_artstation, write_image
 
 
 def prepare(root: Path, **options):
@@ -31,12 +31,23 @@ def test_every_format_is_read_and_mismatches_are_warned(
     assert "'gone-artist' but there is no such folder" in warnings
     assert "folder 'cy-dee' has no row" in warnings
     assert "'bo-kim' has 9 images, the folder has 4 readable (+1 unreadable)" in warnings
-    # the CSV does not cover every class, so weights are computed from the train split
-    train = counts["train"]
-    n = len(prepared.classes)
+    # the CSV does not cover every class, so weights are computed from the images
+    images, n = expected["counts"], len(prepared.classes)
     assert prepared.class_weights == pytest.approx(
-        [sum(train.values()) / (n * train[c]) for c in prepared.classes]
+        [sum(images.values()) / (n * images[c]) for c in prepared.classes]
     )
+
+
+def test_files_beside_the_artist_folders_are_counted_but_not_the_weights_csv(
+    tmp_path: Path,
+) -> None:
+    expected = make_artstation(tmp_path)
+    (tmp_path / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (tmp_path / "notes.txt").write_text("scraped 2024")
+    write_image(tmp_path / "cover.jpg", seed=1)  # an image of no artist
+    skipped = prepare(tmp_path).skipped
+    assert skipped["not_image"] == expected["skipped"].get("not_image", 0) + 2
+    assert skipped["unlabelled"] == expected["skipped"].get("unlabelled", 0) + 1
 
 
 def test_weights_come_from_the_csv_when_it_covers_every_class(tmp_path: Path) -> None:

@@ -34,13 +34,14 @@ def test_resized_form_takes_the_artist_from_the_file_name(tmp_path: Path) -> Non
 
 
 def test_min_count_and_balanced_class_weights(tmp_path: Path) -> None:
+    """``total / (n_classes * count)`` over every image of each class, as the studies did."""
     make_best_artworks(tmp_path)
-    prepared = prepare(tmp_path, min_count=3, class_weights=True, val_fraction=0.0)
+    prepared = prepare(tmp_path, min_count=3, class_weights=True)
     assert prepared.classes == ["Albrecht Dürer", "Claude Monet"]
-    train = prepared.counts()["train"]
-    total = sum(train.values())
+    images = totals(prepared)
+    total = sum(images.values())
     assert prepared.class_weights == pytest.approx(
-        [total / (2 * train[c]) for c in prepared.classes]
+        [total / (2 * images[c]) for c in prepared.classes]
     )
 
 

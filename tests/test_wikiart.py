@@ -15,6 +15,7 @@ from fixtures import (
     HF_STYLES,
     MOJIBAKE_NAME,
     NFD_NAME,
+    image_bytes,
     make_artgan,
     make_hf,
     make_hf_hub_cache,
@@ -36,6 +37,7 @@ def test_artgan_split_files_give_each_scheme_its_split(tmp_path: Path, labels: s
     assert {s: counts[s] for s in ("train", "val")} == expected[labels]
     assert not any(counts["test"].values())
     assert {r: prepared.skipped[r] for r in expected["skipped"]} == expected["skipped"]
+    assert prepared.skipped["missing"] == expected["missing"][labels]
 
 
 def test_artgan_matches_nfd_and_mojibake_names_to_the_split_files(tmp_path: Path) -> None:
@@ -44,7 +46,23 @@ def test_artgan_matches_nfd_and_mojibake_names_to_the_split_files(tmp_path: Path
     records = result.records_for("style")
     listed = {Path(p).name for p in records.loc[records["style"].notna(), "path"]}
     assert {NFD_NAME, MOJIBAKE_NAME} <= listed
-    assert result.skipped["missing"] == 1
+    assert result.skipped_for(["style"])["missing"] == 1
+
+
+def test_artgan_artist_from_a_mojibake_file_name_is_the_same_artist(tmp_path: Path) -> None:
+    images = tmp_path / "wikiart"
+    write_image(images / "Cubism" / MOJIBAKE_NAME, 1)  # grã©goire-michonze_birds.jpg
+    write_image(images / "Cubism" / "grégoire-michonze_fish.jpg", 2)
+    write_image(images / "Cubism" / "d\u00e2\u20ac\u2122artagnan_x.jpg", 3)  # dâ€™artagnan
+    write_image(images / "Cubism" / "juan-gris_a.jpg", 4)
+    (images / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # beside the style folders
+    prepared = prepare(tmp_path, labels="artist", val_fraction=0, test_fraction=0)
+    assert prepared.counts()["train"] == {
+        "d\u2019artagnan": 1,
+        "grégoire-michonze": 2,
+        "juan-gris": 1,
+    }
+    assert prepared.skipped["not_image"] == 1
 
 
 @pytest.mark.parametrize("inner", [False, True])
@@ -78,6 +96,15 @@ def test_top_k_and_min_count_drop_rare_classes_as_unlabelled(tmp_path: Path) -> 
     prepared = prepare(tmp_path, min_count=4)
     assert prepared.classes == ["Impressionism"]
     assert prepared.skipped["unlabelled"] == 5
+
+
+@pytest.mark.parametrize(
+    "limit", [{"top_k": -1}, {"top_k": 0}, {"max_per_class": 0}, {"min_count": -2}]
+)
+def test_limits_that_would_silently_drop_classes_are_errors(tmp_path: Path, limit) -> None:
+    make_artgan(tmp_path, split_files=False)
+    with pytest.raises(ValueError, match=f"data.{next(iter(limit))}=.*whole number"):
+        prepare(tmp_path, **limit)
 
 
 def test_wrong_root_says_what_it_found_and_where_to_point(tmp_path: Path) -> None:
@@ -117,6 +144,21 @@ def test_hf_parquet_extracts_images_to_the_cache(tmp_path: Path, metadata: bool)
     assert not any(Path(p).is_relative_to(tmp_path / "hf") for p in prepared.records["path"])
     artists = prepare(tmp_path / "hf", labels="artist")
     assert "Unknown Artist" not in artists.classes
+
+
+def test_hf_label_minus_one_means_no_label(tmp_path: Path) -> None:
+    """The ``datasets`` library writes -1 for a missing ClassLabel."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [
+        {"image": {"bytes": image_bytes(i), "path": None}, "artist": artist, "style": 3}
+        for i, artist in enumerate((-1, 1, 1))
+    ]
+    (tmp_path / "hf").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "hf" / "train.parquet")
+    prepared = prepare(tmp_path / "hf", labels="artist", val_fraction=0, test_fraction=0)
+    assert prepared.classes == ["1"] and prepared.skipped["unlabelled"] == 1
 
 
 def test_artgan_split_files_in_one_flat_folder_and_rows_naming_skipped_files(
@@ -165,12 +207,14 @@ def test_hf_hub_cache_folder_is_detected_and_extracted_into_the_cache_dir(
     expected = make_hf(tmp_path / "hf")
     hub = make_hf_hub_cache(tmp_path / "hub", tmp_path / "hf" / "data")
     cache = tmp_path / "cache"
-    prepared = prepare(hub, cache_dir=cache)
-    totals = {
-        c: sum(prepared.counts()[s][c] for s in ("train", "val", "test")) for c in prepared.classes
-    }
-    assert totals == expected["style"]  # the older snapshot is not read too
-    assert all(Path(p).is_relative_to(cache / "hf_extract") for p in prepared.records["path"])
+    for root in (hub, hub.parent):  # the dataset's folder, or the hub cache holding it
+        prepared = prepare(root, cache_dir=cache)
+        totals = {
+            c: sum(prepared.counts()[s][c] for s in ("train", "val", "test"))
+            for c in prepared.classes
+        }
+        assert totals == expected["style"]  # the older snapshot is not read too
+        assert all(Path(p).is_relative_to(cache / "hf_extract") for p in prepared.records["path"])
 
 
 def test_corrupt_parquet_file_is_one_line_naming_it(tmp_path: Path) -> None:

@@ -48,6 +48,18 @@ class PreparedRecords:
         }
 
 
+def check_limits(**limits: int | None) -> None:
+    """Each of ``top_k``, ``max_per_class`` (at least 1) and ``min_count`` (at least 0) is a
+    count or null (no limit); anything else would silently empty or shrink the classes."""
+    for name, value in limits.items():
+        lowest = 0 if name == "min_count" else 1
+        if value is not None and (isinstance(value, bool) or int(value) != value or value < lowest):
+            raise ValueError(
+                f"data.{name}={value!r}; it must be a whole number >= {lowest}, "
+                "or null for no limit"
+            )
+
+
 def prepare_records(
     source: str,
     root: str | Path,
@@ -74,9 +86,10 @@ def prepare_records(
     value in every other column are dropped (counted as ``unlabelled``)."""
     columns = [labels] if isinstance(labels, str) else [str(c) for c in labels]
     labels = columns[0]
+    check_limits(top_k=top_k, max_per_class=max_per_class, min_count=min_count)
     if scan is None:
         scan = get_scanner(source)(root, layout=layout, cache_dir=cache_dir)
-    skipped = Counter(scan.skipped)
+    skipped = scan.skipped_for(columns)
     bad = find_unreadable(scan.records["path"].tolist(), cache_dir=cache_dir)
     for reason in bad.values():
         skipped[reason] += 1
@@ -112,9 +125,8 @@ def prepare_records(
         shipped = scan.class_weights
         if shipped and all(c in shipped for c in classes):
             weights = [float(shipped[c]) for c in classes]
-        else:
-            train = records.loc[records["split"] == "train", "target"]
-            weights = balanced_class_weights(train, len(classes))
+        else:  # over every image of the class, as the seed studies weighted them
+            weights = balanced_class_weights(records["target"], len(classes))
     return PreparedRecords(records, classes, skipped, weights, tasks if len(columns) > 1 else None)
 
 

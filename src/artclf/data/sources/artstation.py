@@ -20,6 +20,7 @@ from artclf.data.sources.base import (
     Listing,
     Scan,
     class_folders,
+    count_loose_files,
     layout_error,
     list_images,
     nfc,
@@ -41,6 +42,7 @@ def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = 
     if layout != "auto":
         raise ValueError(f"unknown data.layout {layout!r} for artstation; valid choices: auto")
     skipped: Counter = Counter()
+    count_loose_files(path, skipped, frozenset({WEIGHTS_CSV}))
     rows = [
         (str(file), "", folder.name)
         for folder in class_folders(path)

@@ -67,6 +67,9 @@ class Scan:
     #: Splits that hold for one label column only (ArtGAN ships separate style, genre and
     #: artist train/val files); indexed like ``records``.
     split_by_label: dict[str, pd.Series] = field(default_factory=dict)
+    #: Skips that hold for one label column only (rows of ArtGAN's artist files that name no
+    #: file on disk are missing for ``labels=artist``, not for ``labels=style``).
+    skipped_by_label: dict[str, Counter] = field(default_factory=dict)
     listing: Listing | None = None
 
     def __post_init__(self) -> None:
@@ -82,6 +85,13 @@ class Scan:
     @property
     def label_columns(self) -> list[str]:
         return [c for c in self.records.columns if c not in ("path", "split")]
+
+    def skipped_for(self, columns: list[str]) -> Counter:
+        """What was skipped for a run labelled by ``columns``."""
+        skipped = Counter(self.skipped)
+        for column in columns:
+            skipped.update(self.skipped_by_label.get(column, Counter()))
+        return skipped
 
     def records_for(self, column: str) -> pd.DataFrame:
         """``records`` with the ``split`` the download defines for the label ``column``."""
@@ -150,6 +160,18 @@ def class_folders(root: Path, exclude: frozenset[str] = frozenset()) -> list[Pat
     ]
 
 
+def count_loose_files(
+    folder: Path, skipped: Counter, metadata: frozenset[str] = frozenset()
+) -> None:
+    """Count the files lying beside the class folders in ``folder``: an image there has no
+    class (``unlabelled``), anything else is skipped for its reason (``.DS_Store``:
+    ``not_image``). The download's own files (``metadata``, by name) are not counted."""
+    for path in folder.iterdir():
+        if path.is_dir() or path.name in metadata:
+            continue
+        skipped[file_skip_reason(path) or "unlabelled"] += 1
+
+
 def list_images(folder: Path, skipped: Counter) -> list[Path]:
     """Sorted image files directly inside ``folder``; others are counted in ``skipped``."""
     images = []
@@ -183,6 +205,42 @@ def repair_mojibake(text: str) -> str:
         else:
             return text
     return text
+
+
+def repair_lowercased_mojibake(text: str) -> str:
+    """Undo UTF-8 read as cp1252 and then lower-cased, as in ArtGAN's WikiArt file names:
+    ``grã©goire`` -> ``grégoire``, ``â€™`` -> ``’``. Only runs that decode to one character
+    are replaced, so correct letters and the case of the rest stay as they are."""
+    out, i = [], 0
+    while i < len(text):
+        fixed = None
+        if "\u00c0" <= text[i] <= "\u00ff":
+            chunks = [text[i : i + length] for length in (2, 3, 4)]
+            candidates = [*chunks, *(c[0].upper() + c[1:] for c in chunks)]
+            fixed = next((c for c in candidates if _one_char(c)), None)
+            if fixed:
+                out.append(_one_char(fixed))
+                i += len(fixed)
+        if not fixed:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _one_char(chunk: str) -> str | None:
+    """The single non-ASCII character whose UTF-8 bytes ``chunk`` shows in cp1252 (latin-1
+    for the bytes cp1252 leaves undefined), or None."""
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            decoded = chunk.encode(encoding).decode("utf-8")
+            break
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    else:
+        return None
+    if len(decoded) != 1 or decoded.isascii() or unicodedata.category(decoded) == "Cc":
+        return None
+    return decoded
 
 
 def ascii_key(name: str) -> str:

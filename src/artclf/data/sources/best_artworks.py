@@ -20,6 +20,7 @@ from artclf.data.sources.base import (
     Scan,
     ascii_key,
     class_folders,
+    count_loose_files,
     layout_error,
     list_images,
     require_dir,
@@ -49,6 +50,7 @@ def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = 
         files = list_images(folder, skipped)
         owners = [file.stem.rsplit("_", 1)[0] for file in files]
     else:
+        count_loose_files(folder, skipped)
         pairs = [(f, d.name) for d in class_folders(folder) for f in list_images(d, skipped)]
         files, owners = [f for f, _ in pairs], [o for _, o in pairs]
     rows, seen, unknown = [], set(), set()

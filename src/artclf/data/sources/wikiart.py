@@ -21,9 +21,11 @@ from artclf.data.sources.base import (
     IMAGE_EXTENSIONS,
     Scan,
     class_folders,
+    count_loose_files,
     layout_error,
     list_images,
     match_key,
+    repair_lowercased_mojibake,
     require_dir,
 )
 from artclf.data.sources.wikiart_csv import find_split_file, read_class_names, read_split_file
@@ -107,15 +109,25 @@ def _looks_like_wikiart(path: Path) -> bool:
     )
 
 
-def style_folder_records(images: Path, skipped: Counter) -> pd.DataFrame:
+def style_folder_records(
+    images: Path, skipped: Counter, metadata: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """One row per image in ``<images>/<Style>/``: path, style (the folder's style), artist
-    (file name up to the first ``_``)."""
+    (file name up to the first ``_``, its mojibake repaired and soft hyphens dropped, so
+    ``grã©goire-michonze`` and ``grégoire-michonze`` are one artist). Files beside the style
+    folders are counted as skipped, except the download's own ``metadata`` files."""
+    count_loose_files(images, skipped, metadata)
     rows = [
-        (str(path), "", FOLDER_STYLES.get(folder.name, folder.name), path.stem.split("_", 1)[0])
+        (str(path), "", FOLDER_STYLES.get(folder.name, folder.name), file_artist(path))
         for folder in class_folders(images, SPLIT_FOLDERS)
         for path in list_images(folder, skipped)
     ]
     return pd.DataFrame(rows, columns=["path", "split", "style", "artist"])
+
+
+def file_artist(path: Path) -> str:
+    """The artist slug an ArtGAN file name starts with."""
+    return repair_lowercased_mojibake(path.stem.split("_", 1)[0]).replace("\u00ad", "")
 
 
 class FileIndex:
@@ -162,16 +174,24 @@ def scan_artgan(root: Path, images: Path) -> Scan:
     split, only the images its files list (genre exists only there) and, where its class file
     is there, that file's names (``Albrecht_Durer``, not the file-name slug)."""
     skipped: Counter = Counter()
-    records = style_folder_records(images, skipped)
-    index = FileIndex(images, records)
-    splits: dict[str, pd.Series] = {}
-    for scheme in ("style", "genre", "artist"):
-        parts = {
+    found = {
+        scheme: {
             part: find_split_file(scheme, part, split_file_folders(root, images))
             for part in ("train", "val", "class")
         }
+        for scheme in ("style", "genre", "artist")
+    }
+    beside = frozenset(
+        p.name for f in found.values() for p in f.values() if p and p.parent == images
+    )
+    records = style_folder_records(images, skipped, beside)
+    index = FileIndex(images, records)
+    splits: dict[str, pd.Series] = {}
+    missing: dict[str, Counter] = {}
+    for scheme, parts in found.items():
         if parts["train"] is None and parts["val"] is None:
             continue
+        index.missing = set()
         names = read_class_names(parts["class"]) if parts["class"] else {}
         split = pd.Series("", index=records.index)
         idx = pd.Series(None, index=records.index, dtype=object)
@@ -187,5 +207,5 @@ def scan_artgan(root: Path, images: Path) -> Scan:
         # The class file's name; without one, the folder's style, the file's artist or the index.
         records[scheme] = idx.map(names).fillna(records.get(scheme, idx)).where(split != "")
         splits[scheme] = split
-    skipped["missing"] += len(index.missing)
-    return Scan(records, skipped, split_by_label=splits)
+        missing[scheme] = Counter(missing=len(index.missing))
+    return Scan(records, skipped, split_by_label=splits, skipped_by_label=missing)

@@ -41,6 +41,8 @@ FALLBACK_NAMES = {
     "artist": ["Unknown Artist"],  # index 0; other artists keep their index as name
 }
 # fmt: on
+#: The dataset's folder in the Hugging Face hub cache (``~/.cache/huggingface/hub``).
+HUB_REPO = "datasets--huggan--wikiart"
 SPLIT_PREFIXES = {
     "train": "train",
     "validation": "val",
@@ -61,8 +63,11 @@ def parquet_files(root: Path, deep: bool = False) -> list[Path]:
 
 
 def hub_snapshot(root: Path) -> Path | None:
-    """The snapshot of a hub cache folder that holds parquet files: the one ``refs/main``
-    names, else the newest. Older snapshots stay in the cache and must not be read too."""
+    """The snapshot of a hub cache folder (``datasets--huggan--wikiart``, or the hub cache
+    holding it) that holds parquet files: the one ``refs/main`` names, else the newest.
+    Older snapshots stay in the cache and must not be read too."""
+    if (root / HUB_REPO).is_dir():
+        root = root / HUB_REPO
     folder = root / "snapshots"
     found = [p for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
     snapshots = sorted(found, key=lambda p: p.stat().st_mtime)
@@ -158,7 +163,9 @@ def _class_names(metadata: dict[bytes, bytes]) -> dict[str, list[str]]:
 
 
 def _name(names: dict[str, list[str]], column: str, value: int | None) -> str | None:
-    if value is None:
+    """The class name of a ClassLabel id; None for no label (null, or the ``datasets``
+    library's -1)."""
+    if value is None or value < 0:
         return None
     known = names[column]
     return known[value] if 0 <= value < len(known) else str(value)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from artclf.data.sources.base import Scan
-from artclf.data.sources.wikiart import FileIndex, style_folder_records
+from artclf.data.sources.wikiart import STEUBK_CSVS, FileIndex, style_folder_records
 
 #: ``subset`` values and the split they mean; others (e.g. "uncertain artist") get none.
 SUBSETS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -20,7 +20,7 @@ def scan_steubk(base: Path) -> Scan:
     """Every image in the style folders (style = folder); artist, genre and split from the CSV
     row naming it. CSV rows without a file count as ``missing``."""
     skipped: Counter = Counter()
-    records = style_folder_records(base, skipped)
+    records = style_folder_records(base, skipped, frozenset(STEUBK_CSVS))
     records["artist"] = None
     records["genre"] = None
     table = _read_table(base)
