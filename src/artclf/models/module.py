@@ -102,9 +102,7 @@ class ClassificationModule(L.LightningModule):
         losses, accuracy = [], []
         for task in self.tasks:
             losses.append(self.losses[task](logits[task], targets[task]))
-            metrics = self.metrics[f"{stage}_{task}"]
-            metrics.update(logits[task], targets[task])
-            self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
+            self.metrics[f"{stage}_{task}"].update(logits[task], targets[task])
             if stage == "test":
                 self.confusion[task].update(logits[task], targets[task])
             if self.multi_task:
@@ -137,6 +135,24 @@ class ClassificationModule(L.LightningModule):
         if self.multi_task:
             return {task: out.softmax(dim=1) for task, out in logits.items()}
         return logits.softmax(dim=1)
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        """Compute, log and reset the stage's metrics once per epoch. Logging the metric
+        objects from every step instead makes Lightning move them each time: a quarter of a
+        small model's training time on a CPU (``make bench``)."""
+        for task in self.tasks:
+            metrics = self.metrics[f"{stage}_{task}"]
+            self.log_dict(metrics.compute(), prog_bar=stage != "train")
+            metrics.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch_metrics("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
 
     def on_test_epoch_start(self) -> None:
         for confusion in self.confusion.values():
