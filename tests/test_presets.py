@@ -70,3 +70,19 @@ def test_study_weights_missing_offline_is_one_clear_error(make_cfg, monkeypatch,
     overrides = [o for o in ON_TINY_DATA if not o.startswith("model.pretrained")]
     with pytest.raises(PretrainedWeightsError, match=r"not available offline.*pretrained=false"):
         train(make_cfg("experiment=ovsianik_resnet18_frozen", *overrides))
+
+
+@pytest.mark.parametrize("config_name", ["train", "stylize"])
+def test_random_search_presets_use_the_optuna_random_sampler(config_name: str) -> None:
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name=config_name,
+            overrides=[f"search={config_name}_random"],
+            return_hydra_config=True,
+        )
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_.endswith("OptunaSweeper")
+    assert sweeper.sampler._target_ == "optuna.samplers.RandomSampler"
+    assert all(str(v).startswith("tag(log, interval(") for v in sweeper.params.values())

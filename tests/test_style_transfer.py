@@ -176,6 +176,28 @@ def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
         assert "images/img0__img0_grid.png" in images
 
 
+def test_random_search_samples_the_weights_as_child_runs(tmp_path: Path) -> None:
+    content = _write_images(tmp_path / "c", 1, 0) / "img0.png"
+    style = _write_images(tmp_path / "s", 1, 1) / "img0.png"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "ARTCLF_HOME": str(tmp_path)}
+    command = [
+        sys.executable, "-m", "artclf.stylize", "-m", "search=stylize_random",
+        "hydra.sweeper.n_trials=3", f"content={content}", f"style={style}", "size=32",
+        "steps=2", "optimizer=adam",
+    ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Best parameters" in done.stdout + done.stderr
+
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    weights = {float(r.data.params["style_weight"]) for r in children}
+    assert len(children) == 3 and len(weights) == 3  # drawn, not a grid
+    assert all(10 <= w <= 1e5 for w in weights)
+
+
 def test_cli_reports_a_missing_image_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "ARTCLF_HOME": str(tmp_path)}
     command = [
