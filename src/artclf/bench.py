@@ -3,7 +3,8 @@ same process, so the ratio holds on a noisy shared machine. Prints a table, writ
 
 Rows: the input pipeline (model-ready batches from our datamodule) against ImageFolder + PIL;
 our Lightning training loop against a bare PyTorch loop on the same model and batches;
-inference precision/layout variants; Gatys style transfer on Lite0 against VGG19 taps.
+inference precision/layout variants; batched Grad-CAM against one image per call; Gatys
+style transfer on Lite0 against VGG19 taps.
 """
 
 from __future__ import annotations
@@ -175,6 +176,32 @@ def image_roots(images: Path | None) -> dict[str, Path]:
     return roots
 
 
+def gradcam_row(arch: str, image_size: int, seconds: float, batch: int = 16) -> Row:
+    """Grad-CAM maps as ``explain`` makes them (captum, batches of ``batch``) vs one image
+    per call, the usual notebook loop; same network, images and targets."""
+    from artclf.attributions import attribute, explainable_copy
+
+    net = explainable_copy(_model(arch, image_size))
+    images = torch.randn(batch, 3, image_size, image_size)
+    targets = torch.randint(0, 20, (batch,))
+
+    def batched() -> int:
+        attribute(net, images, targets)
+        return batch
+
+    def one_by_one() -> int:
+        for i in range(batch):
+            attribute(net, images[i : i + 1], targets[i : i + 1])
+        return batch
+
+    return Row(
+        f"Grad-CAM {arch} {image_size}², batches of {batch}",
+        throughput(batched, seconds, warmup=1),
+        throughput(one_by_one, seconds, warmup=1),
+        "one image per call",
+    )
+
+
 def style_transfer_row(size: int, steps: int) -> Row:
     """Gatys transfer on EfficientNet-Lite0 taps (our offline default) vs the studies' VGG19
     taps, same images, optimiser and steps; images per minute (weights do not change speed)."""
@@ -221,12 +248,14 @@ def run(seconds: float, quick: bool, roots: dict[str, Path]) -> list[Row]:
             *input_pipeline_rows(roots, seconds, (32,)),
             training_loop_row("simple_cnn", 32, epochs=2),
             inference_row("resnet18", 64, seconds),
+            gradcam_row("resnet18", 64, seconds),
         ]
     return [
         *input_pipeline_rows(roots, seconds, (32, 224)),
         training_loop_row("simple_cnn", 32, epochs=10),
         training_loop_row("resnet18", 64, epochs=2),
         inference_row("resnet18", 224, seconds),
+        gradcam_row("resnet18", 224, seconds),
         style_transfer_row(256, steps=20),
     ]
 
