@@ -148,23 +148,28 @@ def test_stylize_batch_writes_results_grids_and_metrics(make_cfg, tmp_path: Path
     assert 0 < metrics["final/ssim"] <= 1
 
 
-def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
+def sweep(tmp_path: Path, *overrides: str) -> tuple[MlflowClient, list, list, str]:
+    """``stylize -m`` on two tiny images into a fresh MLflow store: the client, the parent
+    runs, the child runs and the command's output."""
     content = _write_images(tmp_path / "c", 1, 0) / "img0.png"
     style = _write_images(tmp_path / "s", 1, 1) / "img0.png"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "ARTCLF_HOME": str(tmp_path)}
     command = [
-        sys.executable, "-m", "artclf.stylize", "-m",
-        f"content={content}", f"style={style}", "size=32", "steps=3", "optimizer=adam",
-        "style_weight=10,1000",
+        sys.executable, "-m", "artclf.stylize", "-m", f"content={content}", f"style={style}",
+        "size=32", "optimizer=adam", *overrides,
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
-
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
     parents = [r for r in runs if r.data.tags.get("artclf.role") == "sweep"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return client, parents, children, done.stdout + done.stderr
+
+
+def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
+    client, parents, children, _ = sweep(tmp_path, "steps=3", "style_weight=10,1000")
     assert len(parents) == 1 and len(children) == 2
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     assert sorted(float(r.data.params["style_weight"]) for r in children) == [10.0, 1000.0]
@@ -177,22 +182,10 @@ def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
 
 
 def test_random_search_samples_the_weights_as_child_runs(tmp_path: Path) -> None:
-    content = _write_images(tmp_path / "c", 1, 0) / "img0.png"
-    style = _write_images(tmp_path / "s", 1, 1) / "img0.png"
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "ARTCLF_HOME": str(tmp_path)}
-    command = [
-        sys.executable, "-m", "artclf.stylize", "-m", "search=stylize_random",
-        "hydra.sweeper.n_trials=3", f"content={content}", f"style={style}", "size=32",
-        "steps=2", "optimizer=adam",
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Best parameters" in done.stdout + done.stderr
-
-    client = MlflowClient(uri)
-    runs = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    _, parents, children, output = sweep(
+        tmp_path, "search=stylize_random", "hydra.sweeper.n_trials=3", "steps=2"
+    )
+    assert "Best parameters" in output and len(parents) == 1
     weights = {float(r.data.params["style_weight"]) for r in children}
     assert len(children) == 3 and len(weights) == 3  # drawn, not a grid
     assert all(1 <= w <= 1e4 for w in weights)
