@@ -213,18 +213,22 @@ def repair_lowercased_mojibake(text: str) -> str:
     are replaced, so correct letters and the case of the rest stay as they are."""
     out, i = [], 0
     while i < len(text):
-        fixed = None
-        if "\u00c0" <= text[i] <= "\u00ff":
-            chunks = [text[i : i + length] for length in (2, 3, 4)]
-            candidates = [*chunks, *(c[0].upper() + c[1:] for c in chunks)]
-            fixed = next((c for c in candidates if _one_char(c)), None)
-            if fixed:
-                out.append(_one_char(fixed))
-                i += len(fixed)
-        if not fixed:
-            out.append(text[i])
-            i += 1
+        found = _mojibake_at(text, i) if "\u00c0" <= text[i] <= "\u00ff" else None
+        char, length = found or (text[i], 1)
+        out.append(char)
+        i += length
     return "".join(out)
+
+
+def _mojibake_at(text: str, i: int) -> tuple[str, int] | None:
+    """The character whose UTF-8 bytes the 2-4 characters at ``i`` show (as they are, or with
+    the first one upper-cased again), and how many they are; None if there is none."""
+    chunks = [text[i : i + n] for n in (2, 3, 4)]
+    for chunk in [*chunks, *(c[0].upper() + c[1:] for c in chunks)]:
+        char = _one_char(chunk)
+        if char:
+            return char, len(chunk)
+    return None
 
 
 def _one_char(chunk: str) -> str | None:
@@ -257,13 +261,5 @@ def ascii_key(name: str) -> str:
 def match_key(name: str) -> str:
     """Key that equates the spellings of one file name a CSV and a disk may disagree on:
     mojibake (also ArtGAN's lower-cased ``grã©goire``), NFC/NFD, soft hyphens and case."""
-    text = unicodedata.normalize("NFC", name)
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            text = text.upper().encode(encoding).decode("utf-8")
-            break
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            continue
-    else:
-        text = repair_mojibake(text)
+    text = repair_mojibake(repair_lowercased_mojibake(unicodedata.normalize("NFC", name)))
     return unicodedata.normalize("NFC", text).replace("\u00ad", "").casefold()
