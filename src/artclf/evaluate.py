@@ -40,14 +40,23 @@ SPLITS = ("test", "val", "all")
 
 @dataclass
 class Evaluation:
-    """Metrics of every task; the confusion matrix and classes of the first task (the only
-    one of a single-task checkpoint), and ``confusions`` of every task."""
+    """Metrics, and the confusion matrix and classes of every task (a single-task checkpoint
+    has one, ``label``)."""
 
     metrics: dict[str, float]
-    confusion: np.ndarray
-    classes: list[str]
-    output_dir: Path
     confusions: dict[str, np.ndarray]
+    tasks: dict[str, list[str]]
+    output_dir: Path
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """The first task's confusion matrix."""
+        return next(iter(self.confusions.values()))
+
+    @property
+    def classes(self) -> list[str]:
+        """The first task's classes."""
+        return next(iter(self.tasks.values()))
 
 
 def data_config(cfg: DictConfig, module: ClassificationModule) -> dict[str, Any]:
@@ -215,8 +224,7 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     log_evaluation(cfg, out_dir, metrics)
     for name, value in metrics.items():
         log.info("%s = %.4f", name, value)
-    first = next(iter(module.tasks))
-    return Evaluation(metrics, confusions[first], module.tasks[first], out_dir, confusions)
+    return Evaluation(metrics, confusions, module.tasks, out_dir)
 
 
 def log_evaluation(cfg: DictConfig, folder: Path, metrics: dict[str, float]) -> None:
