@@ -88,11 +88,25 @@ def batches(images: np.ndarray, size: int) -> Iterator[np.ndarray]:
 def predict_probabilities(
     module: ClassificationModule, images: np.ndarray, batch_size: int = 64
 ) -> dict[str, Tensor]:
-    """Softmax probabilities per task, ``{task: (N, classes)}``."""
+    """Softmax probabilities per task, ``{task: (N, classes)}``, on the CPU.
+
+    Where CUDA is, the network runs there in bf16 autocast with channels_last (as it trained;
+    ``make bench``'s inference row measures the gain) and is put back where it was; on the CPU
+    it runs in fp32, so ``evaluate`` reproduces the test figures of a CPU training exactly."""
+    on_cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if on_cuda else "cpu")
+    layout = torch.channels_last if on_cuda else torch.contiguous_format
+    home = next(module.parameters()).device
+    module.to(device, memory_format=layout)
     out: dict[str, list[Tensor]] = {task: [] for task in module.tasks}
-    for chunk in batches(images, batch_size):
-        logits = module(to_model_input(chunk))
-        logits = logits if isinstance(logits, dict) else {"label": logits}
-        for task, values in logits.items():
-            out[task].append(values.softmax(dim=1))
+    try:
+        for chunk in batches(images, batch_size):
+            batch = to_model_input(chunk).to(device).contiguous(memory_format=layout)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=on_cuda):
+                logits = module(batch)
+            logits = logits if isinstance(logits, dict) else {"label": logits}
+            for task, values in logits.items():
+                out[task].append(values.float().softmax(dim=1).cpu())
+    finally:
+        module.to(home, memory_format=torch.contiguous_format)
     return {task: torch.cat(parts) for task, parts in out.items()}
