@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from artclf.bench import gradcam_row, input_pipeline_rows, report, training_loop_row
+from artclf.bench import (
+    end_to_end_row,
+    gradcam_row,
+    input_pipeline_rows,
+    report,
+    training_loop_row,
+)
 from fixtures import write_image
 
 
@@ -16,6 +22,7 @@ def test_rows_measure_ours_and_baseline_and_report_writes_json(tmp_path: Path) -
     rows = input_pipeline_rows({"tiny": tmp_path / "images"}, 0.3, (16,))
     rows.append(training_loop_row("simple_cnn", 16, epochs=1, batch=8))
     rows.append(gradcam_row("simple_cnn", 16, 0.2, batch=2))
+    rows.append(end_to_end_row(tmp_path / "images", "simple_cnn", 16, batch=4))
     assert all(r.ours > 0 and r.baseline > 0 for r in rows)
     report(rows, tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "bench.json").read_text())

@@ -3,6 +3,8 @@ same process, so the ratio holds on a noisy shared machine. Prints a table, writ
 
 Rows: the input pipeline (model-ready batches from our datamodule) against ImageFolder + PIL;
 our Lightning training loop against a bare PyTorch loop on the same model and batches;
+training end to end (real files, our datamodule and module) against the same model fed one
+resident batch, the compute ceiling;
 inference precision/layout variants; batched Grad-CAM against one image per call; Gatys
 style transfer on Lite0 against VGG19 taps.
 """
@@ -104,6 +106,69 @@ def training_loop_row(arch: str, image_size: int, epochs: int, batch: int = 32) 
     n = epochs * len(images)
     baseline, ours = n / bare(), n / lightning()
     return Row(f"train {arch} {image_size}² (Lightning loop)", ours, baseline, "bare PyTorch loop")
+
+
+def end_to_end_row(root: Path, arch: str, image_size: int, epochs: int = 1, batch: int = 64) -> Row:
+    """Training images/s of the whole path, as ``artclf.train`` runs it (our datamodule over
+    the class folders under ``root`` with the prepared cache and ``aug=light``, our
+    LightningModule, the device's default precision), vs the same network and number of steps
+    fed one batch already on the device: the compute ceiling. The cache is built beforehand."""
+    import math
+    import tempfile
+
+    import lightning as L
+
+    from artclf.config import device_precision
+    from artclf.data.datamodule import ArtDataModule
+    from artclf.models.module import ClassificationModule
+
+    optim = {"name": "adam", "lr": 1e-3}
+    light = {"hflip": 0.5, "vflip": 0.5, "rotation": 30.0}
+    with tempfile.TemporaryDirectory() as scratch:
+        datamodule = ArtDataModule(
+            "artstation", str(root), "artist", image_size, batch_size=batch,
+            val_fraction=0.0, test_fraction=0.0, cache_dir=scratch, augment=light,
+        )  # fmt: skip
+        datamodule.setup("fit")
+        classes = datamodule.classes
+        module = ClassificationModule(_model_cfg(arch, image_size), classes, optim)
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            devices=1,
+            precision=device_precision(),
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            limit_val_batches=0,
+        )
+        start = time.perf_counter()
+        trainer.fit(module, datamodule=datamodule)
+        elapsed = time.perf_counter() - start
+    images = epochs * len(datamodule.datasets["train"])
+    device = trainer.strategy.root_device
+    net = _model(arch, image_size, len(classes)).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.randn(batch, 3, image_size, image_size, device=device)
+    y = torch.randint(0, len(classes), (batch,), device=device)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        optimizer.step()
+
+    step()  # warm-up
+    steps = math.ceil(images / batch)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    ceiling = steps * batch / (time.perf_counter() - start)
+    name = f"train {arch} {image_size}² end to end ({root.name}, aug=light, {device.type})"
+    return Row(name, images / elapsed, ceiling, "same model on one resident batch")
 
 
 def inference_row(arch: str, image_size: int, seconds: float, batch: int = 32) -> Row:
@@ -243,17 +308,22 @@ def machine() -> str:
 
 
 def run(seconds: float, quick: bool, roots: dict[str, Path]) -> list[Row]:
+    root = next(iter(roots.values()))
     if quick:
         return [
             *input_pipeline_rows(roots, seconds, (32,)),
             training_loop_row("simple_cnn", 32, epochs=2),
+            end_to_end_row(root, "simple_cnn", 32),
             inference_row("resnet18", 64, seconds),
             gradcam_row("resnet18", 64, seconds),
         ]
+    # The GPU takes the studies' size; the CPU a size it trains in seconds.
+    size = 224 if torch.cuda.is_available() else 64
     return [
         *input_pipeline_rows(roots, seconds, (32, 224)),
         training_loop_row("simple_cnn", 32, epochs=10),
         training_loop_row("resnet18", 64, epochs=2),
+        end_to_end_row(root, "resnet18", size, epochs=2 if size == 224 else 1),
         inference_row("resnet18", 224, seconds),
         gradcam_row("resnet18", 224, seconds),
         style_transfer_row(256, steps=20),

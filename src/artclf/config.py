@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 CONFIG_DIR = Path(__file__).parent / "conf"
 
 
-def _device_precision() -> str:
+def device_precision() -> str:
     """bf16 autocast where CUDA is; full precision on the CPU, where bf16 pays on few chips."""
     import torch
 
@@ -24,7 +24,7 @@ def _device_precision() -> str:
 def register_resolvers() -> None:
     resolvers = {
         "abspath": lambda path: str(Path(path).expanduser().resolve()),
-        "device_precision": _device_precision,
+        "device_precision": device_precision,
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
