@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+import lightning as L
 import torch
 from rich.console import Console
 from rich.table import Table
@@ -61,10 +63,25 @@ def _model(arch: str, image_size: int, num_classes: int = 20) -> nn.Module:
     return create_classifier(_model_cfg(arch, image_size), num_classes)
 
 
+#: ``conf/aug/light.yaml``: what the input and end-to-end rows augment with.
+LIGHT_AUG = {"hflip": 0.5, "vflip": 0.5, "rotation": 30.0}
+
+
+def quiet_trainer(epochs: int, **options: Any) -> L.Trainer:
+    """A Trainer that only trains: no logger, checkpoints, progress bar or summary."""
+    return L.Trainer(
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **options,
+    )
+
+
 def training_loop_row(arch: str, image_size: int, epochs: int, batch: int = 32) -> Row:
     """Our LightningModule under a Trainer vs a bare loop over the same network, batches and
     optimiser, each for ``epochs`` epochs: what the framework costs per image."""
-    import lightning as L
     from torch.utils.data import DataLoader, TensorDataset
 
     from artclf.models.module import ClassificationModule
@@ -89,15 +106,7 @@ def training_loop_row(arch: str, image_size: int, epochs: int, batch: int = 32) 
 
     def lightning() -> float:
         module = ClassificationModule(_model_cfg(arch, image_size), classes, optim)
-        trainer = L.Trainer(
-            max_epochs=epochs,
-            accelerator="cpu",
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-        )
+        trainer = quiet_trainer(epochs, accelerator="cpu", num_sanity_val_steps=0)
         start = time.perf_counter()
         trainer.fit(module, train_dataloaders=loader)
         return time.perf_counter() - start
@@ -116,31 +125,21 @@ def end_to_end_row(root: Path, arch: str, image_size: int, epochs: int = 1, batc
     import math
     import tempfile
 
-    import lightning as L
-
     from artclf.config import device_precision
     from artclf.data.datamodule import ArtDataModule
     from artclf.models.module import ClassificationModule
 
     optim = {"name": "adam", "lr": 1e-3}
-    light = {"hflip": 0.5, "vflip": 0.5, "rotation": 30.0}
     with tempfile.TemporaryDirectory() as scratch:
         datamodule = ArtDataModule(
             "artstation", str(root), "artist", image_size, batch_size=batch,
-            val_fraction=0.0, test_fraction=0.0, cache_dir=scratch, augment=light,
+            val_fraction=0.0, test_fraction=0.0, cache_dir=scratch, augment=LIGHT_AUG,
         )  # fmt: skip
         datamodule.setup("fit")
         classes = datamodule.classes
         module = ClassificationModule(_model_cfg(arch, image_size), classes, optim)
-        trainer = L.Trainer(
-            max_epochs=epochs,
-            devices=1,
-            precision=device_precision(),
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            limit_val_batches=0,
+        trainer = quiet_trainer(
+            epochs, devices=1, precision=device_precision(), limit_val_batches=0
         )
         start = time.perf_counter()
         trainer.fit(module, datamodule=datamodule)
@@ -208,11 +207,10 @@ def input_pipeline_rows(
     memory-mapped read (the ceiling) in the name."""
     from artclf.data.benchmark import measure_input_pipeline
 
-    light = {"hflip": 0.5, "vflip": 0.5, "rotation": 30.0}
     rows = []
     for label, root in roots.items():
         for size in sizes:
-            m = measure_input_pipeline(root, size, light, seconds)
+            m = measure_input_pipeline(root, size, LIGHT_AUG, seconds)
             name = (
                 f"input {size}² aug=light, {label}, {m['images']} images "
                 f"(memmap read ceiling {m['memmap_ceiling_img_s']:,})"
