@@ -62,3 +62,22 @@ def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
         root.mkdir(parents=True, exist_ok=True)
         client.download_artifacts(version.run_id, names[0], str(root))
     return target
+
+
+def register_run(run_id: str, name: str, alias: str | None = "champion", client=None):
+    """Register the model that run ``run_id`` trained as a new version of ``name`` (created when
+    absent), pointing at the run's checkpoints; ``alias`` is moved onto the new version."""
+    client = client or MlflowClient()
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        try:
+            client.create_registered_model(name)
+        except MlflowException:  # created by a parallel job meanwhile
+            pass
+    version = client.create_model_version(
+        name, source=f"runs:/{run_id}/{CHECKPOINT_DIR}", run_id=run_id
+    )
+    if alias:
+        client.set_registered_model_alias(name, alias, version.version)
+    return version
