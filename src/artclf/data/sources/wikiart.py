@@ -21,15 +21,18 @@ from artclf.data.sources.base import (
     IMAGE_EXTENSIONS,
     Scan,
     class_folders,
-    count_loose_files,
     layout_error,
-    list_images,
-    match_key,
-    repair_lowercased_mojibake,
     require_dir,
 )
 from artclf.data.sources.wikiart_csv import find_split_file, read_class_names, read_split_file
+from artclf.data.sources.wikiart_folders import (
+    SPLIT_FOLDERS,
+    STEUBK_CSVS,
+    FileIndex,
+    style_folder_records,
+)
 from artclf.data.sources.wikiart_hf import hub_snapshot, parquet_files, scan_parquet
+from artclf.data.sources.wikiart_steubk import scan_steubk
 
 LAYOUTS = ("auto", "artgan", "steubk", "hf")
 EXPECTED = (
@@ -37,11 +40,6 @@ EXPECTED = (
     "Style/ Genre/ Artist/ split files), style folders with classes.csv (Kaggle steubk), "
     "or *.parquet files (Hugging Face huggan/wikiart)"
 )
-#: Style folders whose style has another name (in ``style_class.txt`` and huggan/wikiart).
-FOLDER_STYLES = {"Art_Nouveau_Modern": "Art_Nouveau"}
-#: Folders next to the style folders that hold ArtGAN's split files, not images.
-SPLIT_FOLDERS = frozenset({"style", "genre", "artist"})
-STEUBK_CSVS = ("classes.csv", "wclasses.csv")
 
 
 def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = None) -> Scan:
@@ -62,8 +60,6 @@ def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = 
     if base is None:
         raise layout_error(f"wikiart ({layout})", path, EXPECTED, _looks_like_wikiart)
     if layout == "steubk":
-        from artclf.data.sources.wikiart_steubk import scan_steubk
-
         return scan_steubk(base)
     return scan_artgan(path, base)
 
@@ -107,59 +103,6 @@ def _looks_like_wikiart(path: Path) -> bool:
     return path.is_dir() and (
         _has_parquet(path) or steubk_base(path) is not None or artgan_images(path) is not None
     )
-
-
-def style_folder_records(
-    images: Path, skipped: Counter, metadata: frozenset[str] = frozenset()
-) -> pd.DataFrame:
-    """One row per image in ``<images>/<Style>/``: path, style (the folder's style), artist
-    (file name up to the first ``_``, its mojibake repaired and soft hyphens dropped, so
-    ``grã©goire-michonze`` and ``grégoire-michonze`` are one artist). Files beside the style
-    folders are counted as skipped, except the download's own ``metadata`` files."""
-    count_loose_files(images, skipped, metadata)
-    rows = [
-        (str(path), "", FOLDER_STYLES.get(folder.name, folder.name), file_artist(path))
-        for folder in class_folders(images, SPLIT_FOLDERS)
-        for path in list_images(folder, skipped)
-    ]
-    return pd.DataFrame(rows, columns=["path", "split", "style", "artist"])
-
-
-def file_artist(path: Path) -> str:
-    """The artist slug an ArtGAN file name starts with."""
-    return repair_lowercased_mojibake(path.stem.split("_", 1)[0]).replace("\u00ad", "")
-
-
-class FileIndex:
-    """Finds the record a CSV path names, whatever its spelling (mojibake, NFD, case) and
-    whether it gives ``<Style>/<file>`` or only ``<file>``; collects the paths that name no
-    file on disk. A path naming a file that is there but skipped (zero bytes) is not missing."""
-
-    def __init__(self, images: Path, records: pd.DataFrame) -> None:
-        self.rows = _keys_to_rows(list(records["path"]))
-        on_disk = [str(p) for d in class_folders(images, SPLIT_FOLDERS) for p in d.iterdir()]
-        self.present = set(_keys_to_rows(on_disk))
-        self.missing: set[str] = set()
-
-    def rows_of(self, paths: pd.Series) -> pd.Series:
-        """Row of each path (``-1`` when it names no record)."""
-        keys = paths.map(_key)
-        self.missing.update(k for k in keys if k not in self.rows and k not in self.present)
-        return keys.map(lambda key: self.rows.get(key, -1))
-
-
-def _keys_to_rows(paths: list[str]) -> dict[str, int]:
-    """``<Style>/<file>`` keys, and ``<file>`` keys where the name is unique."""
-    rows = {_key(path): i for i, path in enumerate(paths)}
-    names = pd.Series([match_key(Path(p).name) for p in paths])
-    unique = ~names.duplicated(keep=False)
-    rows.update({name: i for i, name in names[unique].items()})
-    return rows
-
-
-def _key(path: str) -> str:
-    parts = path.replace("\\", "/").strip("/").split("/")
-    return match_key("/".join(parts[-2:]))
 
 
 def split_file_folders(root: Path, images: Path) -> list[Path]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from artclf.data.sources.base import Scan
-from artclf.data.sources.wikiart import STEUBK_CSVS, FileIndex, style_folder_records
+from artclf.data.sources.wikiart_folders import STEUBK_CSVS, FileIndex, style_folder_records
 
 #: ``subset`` values and the split they mean; others (e.g. "uncertain artist") get none.
 SUBSETS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
