@@ -117,11 +117,22 @@ def require_finite(state_dict: dict[str, torch.Tensor], source: str | Path) -> N
             )
 
 
+def _remove_dead_pieces(target: Path) -> None:
+    """Delete the pieces of earlier writes of ``target`` whose writer was killed."""
+    for piece in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = piece.name.removeprefix(f".{target.name}.").split(".")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            piece.unlink(missing_ok=True)
+
+
 @contextmanager
 def _atomic_file(target: Path) -> Iterator[Any]:
     """A file object whose contents replace ``target`` only once complete: written beside
-    it (same filesystem, so the rename is atomic), flushed to disk, then renamed."""
-    descriptor, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    it (same filesystem, so the rename is atomic), flushed to disk, then renamed. The
+    writer's pid is in the temporary name, so a later write can remove a killed one's piece."""
+    _remove_dead_pieces(target)
+    prefix = f".{target.name}.{os.getpid()}."
+    descriptor, temp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
