@@ -42,10 +42,27 @@ _CHUNK = 256
 _MEMO_NAME = "image_checks.sqlite"
 
 
+#: Integer modes PIL's ``convert("RGB")`` would clip to 0..255 instead of scaling down.
+_WIDE_INT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _wide_to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit (or 32-bit integer) greyscale scaled to 8 bits: PNG stores 16-bit samples as
+    0..65535, and clipping them to 255 turns every image white."""
+    values = np.asarray(image, dtype=np.float64)
+    top = (
+        65535.0 if image.mode.startswith("I;16") or values.max(initial=0) <= 65535 else values.max()
+    )
+    scaled = np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled, mode="L")
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
     """RGB version of any PIL image; transparency is composited on white (as a viewer shows it)."""
     if image.mode == "RGB":
         return image
+    if image.mode in _WIDE_INT_MODES:
+        image = _wide_to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
