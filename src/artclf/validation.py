@@ -20,8 +20,8 @@ INTEGERS = {
     "trainer.log_every_n_steps": (1, ()),
     "data.batch_size": (1, ()),
     "data.num_workers": (0, ()),
+    "model.image_size": (1, ()),  # before data.image_size, which defaults to it
     "data.image_size": (1, ()),
-    "model.image_size": (1, ()),
 }
 #: key -> whether 0 is allowed: finite numbers.
 NUMBERS = {"optim.lr": False, "optim.weight_decay": True}
