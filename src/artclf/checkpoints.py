@@ -133,7 +133,10 @@ def _atomic_file(target: Path) -> Iterator[Any]:
     _remove_dead_pieces(target)
     prefix = f".{target.name}.{os.getpid()}."
     descriptor, temp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(descriptor, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
             handle.flush()

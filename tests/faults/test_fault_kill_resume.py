@@ -59,7 +59,7 @@ def test_killed_training_resumes_to_the_same_metrics_in_the_same_run(tmp_path: P
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     if killed.info.status == "RUNNING":  # killed before it finished: closed, then reopened
-        assert f"marked run {killed.info.run_id}" in resumed.stderr
+        assert f"marked run {killed.info.run_id}" in resumed.stdout + resumed.stderr
     (run,) = runs_in(part / "mlflow.db")
     assert run.info.run_id == killed.info.run_id
     assert final_metrics(part / "mlflow.db") == expected

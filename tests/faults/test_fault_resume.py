@@ -3,11 +3,16 @@ one does (the random-number state travels in the checkpoint)."""
 
 from __future__ import annotations
 
+import io
+import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 import torch
 
+from artclf.checkpoints import RandomState
 from artclf.train import train
 from conftest import TINY_SYNTHETIC
 
@@ -35,6 +40,20 @@ def test_last_ckpt_is_the_last_epoch_not_the_best(make_cfg, tmp_path: Path) -> N
     assert last["epoch"] == 2
 
 
+def draws() -> tuple:
+    return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+
+def test_random_state_survives_a_weights_only_checkpoint() -> None:
+    buffer = io.BytesIO()
+    torch.save({"callbacks": {"rng": RandomState().state_dict()}}, buffer)
+    expected = draws()
+    buffer.seek(0)
+    RandomState().load_state_dict(torch.load(buffer, weights_only=True)["callbacks"]["rng"])
+    assert draws() == expected
+
+
+@pytest.mark.slow  # three tiny trainings: ~75 s on a busy 2-core machine
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
     whole = make_cfg(*BASE, "trainer.max_epochs=3", f"paths.run_dir={tmp_path / 'whole'}")
     score = train(whole)
