@@ -71,6 +71,7 @@ def test_cache_holds_the_direct_decode_and_is_reused(tmp_path, files):
     assert path.stat().st_ino == inode
     assert sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")) == [
         "image_checks.sqlite",
+        path.with_suffix(".json").name,  # the record it is validated by
         path.name,
     ]
 

@@ -28,6 +28,7 @@ from artclf.inference import (
 )
 from artclf.models.module import ClassificationModule
 from artclf.reports import image_grid_figure
+from artclf.validation import check_writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def prediction_grid_figure(
 def explain(cfg: DictConfig) -> list[Path]:
     """Write one overlay PNG per input image (image | attribution of the predicted class, or
     of ``target`` when given); return their paths."""
+    out_dir = check_writable_dir(cfg.output_dir, "output_dir")
     module = load_module(cfg.ckpt_path)
     task = cfg.get("task") or next(iter(module.tasks))
     if task not in module.tasks:
@@ -94,8 +96,6 @@ def explain(cfg: DictConfig) -> list[Path]:
             raise ValueError(f"target={cfg.target!r} is not a class of this checkpoint: {classes}")
         targets = np.full(len(images), classes.index(cfg.target))
     maps = attribution_maps(module, images, targets, method=str(cfg.method), task=task)
-    out_dir = Path(cfg.output_dir).expanduser()
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for i, path in enumerate(paths):
         name = path.name if len(path.name) <= 36 else path.name[:33] + "..."

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from artclf import checkpoints
 from artclf.data.augment import normalize
 from artclf.data.images import load_image
 from artclf.models.module import ClassificationModule
@@ -22,22 +23,20 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 
 def load_module(ckpt_path: str | Path) -> ClassificationModule:
     """The trained module on the CPU, in eval mode. Pretrained weights are not fetched: the
-    checkpoint's own weights replace them, so this works offline for every backbone."""
-    path = Path(ckpt_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"ckpt_path {str(path)!r} does not exist; pass a .ckpt that training wrote"
+    checkpoint's own weights replace them, so this works offline for every backbone. A
+    checkpoint of a diverged training (NaN weights) is refused: it would predict NaN."""
+    path = checkpoints.fetch(ckpt_path)
+    with checkpoints.checkpoint_errors(ckpt_path):
+        module = ClassificationModule.load_from_checkpoint(
+            path, map_location="cpu", weights_only=True, load_pretrained=False
         )
-    module = ClassificationModule.load_from_checkpoint(
-        path, map_location="cpu", weights_only=True, load_pretrained=False
-    )
+    checkpoints.require_finite(module.state_dict(), ckpt_path)
     return module.eval()
 
 
 def source_run_id(ckpt_path: str | Path) -> str | None:
     """The MLflow run that wrote the checkpoint (None for runs without tracking)."""
-    state = torch.load(Path(ckpt_path).expanduser(), map_location="cpu", weights_only=True)
-    return state.get("mlflow_run_id")
+    return checkpoints.read(ckpt_path).get("mlflow_run_id")
 
 
 def image_paths(input_path: str | Path) -> list[Path]:

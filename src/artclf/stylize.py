@@ -8,9 +8,12 @@ child run of one sweep run, so the MLflow UI compares the weight settings side b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import time
+import unicodedata
 from pathlib import Path
 
 import hydra
@@ -59,6 +62,17 @@ def _log_history(run_id: str, history: list[dict[str, float]], prefix: str) -> N
         retry_locked(client.log_batch, run_id, metrics=batch[start : start + 1000])
 
 
+def mlflow_key(name: str) -> str:
+    """``name`` as MLflow accepts in metric and image keys (ASCII letters, digits, ``_-.``):
+    accents folded, other characters replaced, and a short hash added where anything changed,
+    so ``画.png`` and ``絵.png`` stay apart. The files on disk keep their own names."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", folded)
+    if safe == name:
+        return name
+    return f"{safe}-{hashlib.sha1(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
 def _log_images(run_id: str, paths: list[Path], grid: torch.Tensor, key: str) -> None:
     import mlflow
 
@@ -84,8 +98,19 @@ def _finish(run, run_dir: Path, final: dict[str, float]) -> dict[str, float]:
     return final
 
 
+def check_size(cfg: DictConfig) -> None:
+    """Refuse, before any work, a size whose memory would get the process killed silently."""
+    size, largest = cfg.size, int(cfg.get("max_size", 2048))
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= largest:
+        raise StyleTransferError(
+            f"size={size!r}; must be an integer from 1 to max_size={largest} (memory grows "
+            "with size²); lower size, or raise max_size on a machine with the memory"
+        )
+
+
 def stylize(cfg: DictConfig) -> dict[str, float]:
     """Run the configured style transfer; return the final metrics (means over image pairs)."""
+    check_size(cfg)
     if cfg.get("ckpt_path"):
         return translate(cfg)
     contents = io.expand_sources(cfg.content, "content") if cfg.content else []
@@ -126,9 +151,9 @@ def stylize(cfg: DictConfig) -> dict[str, float]:
                 rows.append(row)
                 log.info("%s: %s", name, {k: v for k, v in row.items() if v is not None})
                 if run is not None:
-                    prefix = f"{name}/" if len(pairs) > 1 else ""
+                    prefix = f"{mlflow_key(name)}/" if len(pairs) > 1 else ""
                     _log_history(run.info.run_id, result.history, prefix)
-                    _log_images(run.info.run_id, files, grid, key=f"grid/{name}")
+                    _log_images(run.info.run_id, files, grid, key=f"grid/{mlflow_key(name)}")
         return _finish(run, run_dir, _mean(rows))
 
 
@@ -156,7 +181,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
                 io.save(grid, run_dir / f"{name}_grid.png"),
             ]
             if run is not None:
-                _log_images(run.info.run_id, files, grid, key=f"grid/{name}")
+                _log_images(run.info.run_id, files, grid, key=f"grid/{mlflow_key(name)}")
         final = {"final/seconds_per_image": sum(seconds) / len(seconds)}
         return _finish(run, run_dir, final)
 

@@ -23,9 +23,12 @@ from lightning.pytorch.callbacks import (
 from lightning.pytorch.loggers import CSVLogger, Logger, MLFlowLogger
 from omegaconf import DictConfig
 
+from artclf import checkpoints
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
+from artclf.finite import StopOnNonFiniteLoss
 from artclf.tracking import start_run
+from artclf.validation import validate_train
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +67,21 @@ def build_cyclegan(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataM
 TASKS = {"classify": build_classification, "cyclegan": build_cyclegan}
 
 
-def build_callbacks(cfg: DictConfig, run_dir: Path) -> tuple[list[Callback], ModelCheckpoint]:
+def build_callbacks(
+    cfg: DictConfig, run_dir: Path, checkpoint_dir: Path | None = None
+) -> tuple[list[Callback], ModelCheckpoint]:
     callbacks_cfg = cfg.callbacks
+    checkpoint_dir = checkpoint_dir or run_dir / "checkpoints"
     checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
+        dirpath=checkpoint_dir,
         filename="epoch{epoch:03d}",
         auto_insert_metric_name=False,
         monitor=callbacks_cfg.checkpoint.monitor,
         mode=callbacks_cfg.checkpoint.mode,
-        save_last=callbacks_cfg.checkpoint.save_last,
     )
-    callbacks: list[Callback] = [checkpoint]
+    callbacks: list[Callback] = [StopOnNonFiniteLoss(), checkpoints.RandomState(), checkpoint]
+    if callbacks_cfg.checkpoint.save_last:
+        callbacks.append(checkpoints.last_checkpoint(checkpoint_dir))
     stopping = callbacks_cfg.early_stopping
     if stopping.enabled:
         callbacks.append(
@@ -105,22 +112,25 @@ def build_logger(cfg: DictConfig, run: Any, run_dir: Path) -> Logger:
 def train(cfg: DictConfig) -> float:
     """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
     metric."""
+    validate_train(cfg)
+    resume = checkpoints.Resume(cfg.get("ckpt_path"))
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     run_dir = Path(cfg.paths.run_dir)
-    with start_run(cfg) as run:
+    with start_run(cfg, resume.run_id) as run:
         module, datamodule = TASKS[cfg.get("task", "classify")](cfg)
         if run is not None:
             module.mlflow_run_id = run.info.run_id
-        callbacks, checkpoint = build_callbacks(cfg, run_dir)
+        callbacks, checkpoint = build_callbacks(cfg, run_dir, resume.checkpoint_dir)
         trainer = L.Trainer(
             **to_plain(cfg.trainer),
             callbacks=callbacks,
             logger=build_logger(cfg, run, run_dir),
             default_root_dir=run_dir,
             enable_progress_bar=bool(cfg.callbacks.progress_bar),
+            plugins=[checkpoints.AtomicCheckpointIO()],
         )
-        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume.path, weights_only=True)
         best = checkpoint.best_model_score
         score = (
             float(best)

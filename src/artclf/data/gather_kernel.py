@@ -49,5 +49,13 @@ def gather_scaled(
     the maps ``maps[choice]`` ((K, P) integer), with torch's thread count."""
     if source.shape[1] != 3:
         raise ValueError(f"expected RGB images (M, 3, P), got {source.shape}")
+    # The kernel does not check bounds (a check per pixel would halve its speed): one check
+    # per batch keeps a short or mismatched array from being read past its end.
+    if len(rows) and (rows.min() < 0 or rows.max() >= source.shape[0]):
+        raise IndexError(f"rows {rows.min()}..{rows.max()} outside the {source.shape[0]} images")
+    if len(choice) and (choice.min() < 0 or choice.max() >= maps.shape[0]):
+        raise IndexError(f"map choice outside the {maps.shape[0]} maps")
+    if maps.shape[1] != source.shape[2] or out.shape != (len(rows), 3, maps.shape[1]):
+        raise ValueError(f"maps {maps.shape} / out {out.shape} do not fit images {source.shape}")
     numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
     _gather_scaled_rgb(source, rows, maps, choice, scale, shift, out)

@@ -32,17 +32,37 @@ from rich.progress import Progress
 log = logging.getLogger(__name__)
 
 #: Bumped when decoding or resizing changes, so old caches are not reused.
-CACHE_VERSION = 2  # 2: channels-first rows
+CACHE_VERSION = 3  # 2: channels-first rows; 3: a sidecar record to validate the file by
+#: Rows whose checksums the sidecar keeps: enough to catch an overwritten or shuffled file,
+#: few enough that checking costs milliseconds however large the cache.
+SAMPLE_ROWS = 16
 #: Below this many files, work runs in-process: a pool costs more than it saves.
 PARALLEL_MIN_FILES = 512
 _CHUNK = 256
 _MEMO_NAME = "image_checks.sqlite"
 
 
+#: Integer modes PIL's ``convert("RGB")`` would clip to 0..255 instead of scaling down.
+_WIDE_INT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _wide_to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit (or 32-bit integer) greyscale scaled to 8 bits: PNG stores 16-bit samples as
+    0..65535, and clipping them to 255 turns every image white."""
+    values = np.asarray(image, dtype=np.float64)
+    top = (
+        65535.0 if image.mode.startswith("I;16") or values.max(initial=0) <= 65535 else values.max()
+    )
+    scaled = np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled, mode="L")
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
     """RGB version of any PIL image; transparency is composited on white (as a viewer shows it)."""
     if image.mode == "RGB":
         return image
+    if image.mode in _WIDE_INT_MODES:
+        image = _wide_to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -86,34 +106,50 @@ def _stat_key(path: str) -> tuple[int, int]:
 
 
 class CheckMemo:
-    """Decode results per (path, size, mtime) in SQLite: safe with concurrent processes, and a
-    second check of 100k unchanged files costs one query and the ``stat`` calls."""
+    """Decode results per file (path, byte size, mtime) in SQLite: safe with concurrent
+    processes, and a second check of 100k unchanged files costs one query and the ``stat``
+    calls. A result depends on the file alone (never on a run's image size), so the table is
+    ``file_checks``: the older ``checks`` table, which a failed run could poison, is ignored.
+    A memo that is not a database is replaced, with a warning naming it."""
 
     def __init__(self, cache_dir: str | Path | None):
         self.db = None if cache_dir is None else Path(cache_dir) / _MEMO_NAME
 
     def _connect(self) -> sqlite3.Connection:
         self.db.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.db, timeout=60)
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS checks "
-            "(path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, reason TEXT)"
-        )
-        return connection
+        for attempt in range(2):
+            connection = sqlite3.connect(self.db, timeout=60)
+            try:
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS file_checks "
+                    "(path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, reason TEXT)"
+                )
+                return connection
+            except sqlite3.DatabaseError as error:
+                connection.close()
+                if attempt or "locked" in str(error):
+                    raise
+                log.warning(
+                    "image check memo %s is damaged (%s); starting it afresh", self.db, error
+                )
+                self.db.unlink(missing_ok=True)
+        raise AssertionError("unreachable")
 
     def lookup(self, keys: dict[str, tuple[int, int]]) -> dict[str, str]:
         """Known reasons ('' = fine) of the paths whose size and mtime still match."""
         if self.db is None or not self.db.exists():
             return {}
         with closing(self._connect()) as connection:
-            rows = connection.execute("SELECT path, size, mtime_ns, reason FROM checks")
+            rows = connection.execute("SELECT path, size, mtime_ns, reason FROM file_checks")
             return {p: r for p, s, m, r in rows if keys.get(p) == (s, m)}
 
     def store(self, results: Iterable[tuple[str, int, int, str]]) -> None:
         if self.db is None:
             return
         with closing(self._connect()) as connection, connection:
-            connection.executemany("INSERT OR REPLACE INTO checks VALUES (?, ?, ?, ?)", results)
+            connection.executemany(
+                "INSERT OR REPLACE INTO file_checks VALUES (?, ?, ?, ?)", results
+            )
 
 
 def worker_count() -> int:
@@ -178,7 +214,12 @@ def _fill_chunk(paths: list[str], start: int, target: str, size: int) -> list[tu
             array[row] = load_image(path, size).transpose(2, 0, 1)
             reason = ""
         except Exception as error:  # a file that fails to decode gets a zero row, never used
-            reason = _failure_reason(error)
+            reason = _check(path)  # the file's own verdict, independent of ``size``
+            if not reason:
+                raise ValueError(
+                    f"{path} decodes but cannot be prepared at {size}px ({error}); "
+                    "check data.image_size"
+                ) from None
         results.append((path, *_stat_key(path), reason))
     array.flush()
     return results
@@ -202,7 +243,10 @@ def build_cache(paths: Sequence[str], size: int, cache_dir: str | Path) -> Path:
         lock.acquire()
     try:
         if final.exists():
-            return final
+            problem = _mismatch(final, len(paths), size)
+            if problem is None:
+                return final
+            log.warning("prepared cache %s %s; rebuilding it", final, problem)
         temp = final.with_name(f"{final.stem}.tmp-{os.getpid()}.npy")
         np.lib.format.open_memmap(
             temp, mode="w+", dtype=np.uint8, shape=(len(paths), 3, size, size)
@@ -212,7 +256,56 @@ def build_cache(paths: Sequence[str], size: int, cache_dir: str | Path) -> Path:
         ]
         results = _run_chunks(_fill_chunk, chunks, f"preparing images at {size}px")
         CheckMemo(cache_dir).store(row for chunk in results for row in chunk)
+        _write_record(temp, _record_path(final))
         os.replace(temp, final)
         return final
     finally:
         lock.release()
+
+
+def _record_path(array_file: Path) -> Path:
+    return array_file.with_suffix(".json")
+
+
+def _sample_rows(rows: int) -> list[int]:
+    return sorted({int(i) for i in np.linspace(0, rows - 1, min(rows, SAMPLE_ROWS))})
+
+
+def _describe(array_file: Path) -> dict:
+    """What the sidecar records of an array file: its header, size and sampled rows' hashes."""
+    array = np.load(array_file, mmap_mode="r")
+    return {
+        "version": CACHE_VERSION,
+        "shape": list(array.shape),
+        "dtype": str(array.dtype),
+        "bytes": array_file.stat().st_size,
+        "samples": {
+            str(i): hashlib.blake2b(array[i].tobytes(), digest_size=16).hexdigest()
+            for i in _sample_rows(len(array))
+        },
+    }
+
+
+def _write_record(array_file: Path, record_file: Path) -> None:
+    temp = record_file.with_name(f"{record_file.name}.tmp-{os.getpid()}")
+    temp.write_text(json.dumps(_describe(array_file)))
+    os.replace(temp, record_file)
+
+
+def _mismatch(array_file: Path, rows: int, size: int) -> str | None:
+    """Why the prepared array at ``array_file`` cannot be trusted, or None: checked against
+    its sidecar (header, byte size, hashes of sampled rows) and the expected shape."""
+    record_file = _record_path(array_file)
+    try:
+        record = json.loads(record_file.read_text())
+        found = _describe(array_file)
+    except FileNotFoundError:
+        return f"has no record {record_file.name}"
+    except (OSError, ValueError, EOFError) as error:  # a header numpy cannot read
+        return f"cannot be read ({str(error).splitlines()[0][:100]})"
+    if found["shape"] != [rows, 3, size, size] or found["dtype"] != "uint8":
+        return f"holds {found['shape']} {found['dtype']}, not {[rows, 3, size, size]} uint8"
+    for key in ("version", "bytes", "shape", "samples"):
+        if record.get(key) != found[key]:
+            return f"does not match its record ({key} differs)"
+    return None

@@ -360,10 +360,15 @@ def load_generator(ckpt_path: str, direction: str = "a2b") -> nn.Module:
 
     if direction not in ("a2b", "b2a"):
         raise StyleTransferError(f"unknown direction {direction!r}; choose a2b or b2a")
-    if not Path(ckpt_path).is_file():
+    from artclf.checkpoints import checkpoint_errors, fetch, is_url
+
+    if not is_url(ckpt_path) and not Path(ckpt_path).is_file():
         raise StyleTransferError(
             f"checkpoint {ckpt_path!r} does not exist; pass ckpt_path=.../checkpoints/last.ckpt "
             "of an `artclf.train experiment=cyclegan_monet` run"
         )
-    module = CycleGAN.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
+    with checkpoint_errors(ckpt_path):
+        module = CycleGAN.load_from_checkpoint(
+            fetch(ckpt_path), map_location="cpu", weights_only=True
+        )
     return (module.g_ab if direction == "a2b" else module.g_ba).eval()

@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import flatten
+from artclf.tracking import lifecycle
 from artclf.tracking.retry import retry_locked
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,11 @@ def _log_config(client: MlflowClient, run_id: str, cfg: DictConfig) -> None:
 
 
 @contextmanager
-def start_run(cfg: DictConfig) -> Iterator[mlflow.ActiveRun | None]:
-    """Open the MLflow run of this job (``None`` when ``logger.enabled`` is false).
+def start_run(
+    cfg: DictConfig, resume_run_id: str | None = None
+) -> Iterator[mlflow.ActiveRun | None]:
+    """Open the MLflow run of this job (``None`` when ``logger.enabled`` is false), or
+    reopen ``resume_run_id`` (the run that wrote the checkpoint being resumed).
 
     Params are the full flattened config (no 250-character cut), tags carry the git commit,
     the config choices and the overrides; inside a multirun the run is a child of one parent
@@ -138,11 +142,15 @@ def start_run(cfg: DictConfig) -> Iterator[mlflow.ActiveRun | None]:
         yield None
         return
     uri = str(cfg.logger.tracking_uri)
+    lifecycle.check_store(uri)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment_id = retry_locked(_experiment_id, client, str(cfg.logger.experiment_name), uri)
+    lifecycle.close_stale_runs(client, experiment_id)
+    resume = lifecycle.resumable(client, resume_run_id, experiment_id)
 
     tags: dict[str, Any] = {**git_tags(), "artclf.task": str(cfg.get("task_name", ""))}
+    tags.update(lifecycle.process_tags())
     tags.update({f"choice.{k}": v for k, v in _choices(cfg).items()})
     hydra = _hydra()
     if hydra is not None:
@@ -156,16 +164,26 @@ def start_run(cfg: DictConfig) -> Iterator[mlflow.ActiveRun | None]:
                     "job_num": str(hydra.job.num),
                 }
             )
-    run = retry_locked(
-        mlflow.start_run, experiment_id=experiment_id, run_name=run_name(cfg), tags=tags
-    )
+    if resume:  # params are immutable: the run keeps those it started with
+        run = retry_locked(mlflow.start_run, run_id=resume_run_id)
+        client.set_tag(run.info.run_id, "artclf.resumed_from", str(cfg.ckpt_path))
+        for key, value in lifecycle.process_tags().items():
+            client.set_tag(run.info.run_id, key, value)
+    else:
+        run = retry_locked(
+            mlflow.start_run, experiment_id=experiment_id, run_name=run_name(cfg), tags=tags
+        )
     status = "FAILED"
     try:
-        _log_config(client, run.info.run_id, cfg)
+        if not resume:
+            _log_config(client, run.info.run_id, cfg)
         yield run
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
+        raise
+    except Exception as error:
+        lifecycle.record_failure(client, run.info.run_id, error)
         raise
     finally:
         mlflow.end_run(status=status)

@@ -22,6 +22,8 @@ SKIP_REASONS = (
     "not_image",  # wrong extension, hidden file (.DS_Store, ._foo.jpg), folder
     "empty",  # zero bytes
     "missing",  # named by a CSV/split file but absent on disk
+    "broken_link",  # a symlink to nothing, or in a loop
+    "bad_name",  # a file name that is not valid UTF-8 (cannot be a label, path or key)
     "unreadable",  # not decodable as an image
     "truncated",  # decoding stopped early
     "duplicate",  # same content as an earlier file (where a reader deduplicates)
@@ -139,9 +141,16 @@ def layout_error(
 def file_skip_reason(path: Path) -> str | None:
     """Cheap filesystem checks (no decoding): why ``path`` is not an image record, or None."""
     name = path.name
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes, which Python keeps as surrogates
+            return "bad_name"
     if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
         return "not_image"
     if not path.is_file():
+        if path.is_symlink() and not path.exists():
+            return "broken_link"
         return "missing" if not path.exists() else "not_image"
     if path.stat().st_size == 0:
         return "empty"

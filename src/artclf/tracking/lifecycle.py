@@ -1,0 +1,162 @@
+"""What keeps the store honest across crashes: a store that cannot be used fails in one line
+before any run exists, runs whose process died are closed, a resumed run continues the MLflow
+run that wrote its checkpoint, and a failed run says why."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+log = logging.getLogger(__name__)
+
+HOST_TAG, PID_TAG, START_TAG = "artclf.host", "artclf.pid", "artclf.pid_start"
+FAILURE_TAG = "artclf.failure"
+#: A tracking server that does not answer is tried this often, this far apart (seconds).
+SERVER_TRIES, SERVER_WAIT_S, SERVER_TIMEOUT_S = 3, 1.0, 5.0
+#: MLflow's own HTTP retries default to minutes of backoff; bounded unless the user set them.
+HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def _unusable(uri: str, why: str) -> PermissionError:
+    return PermissionError(
+        f"tracking store {uri}: {why}; set MLFLOW_TRACKING_URI (or logger.tracking_uri) to a "
+        "writable place, or run with logger=none"
+    )
+
+
+def _check_writable(uri: str, path: Path) -> None:
+    """``path`` (a file or folder to be) can be created or written."""
+    if path.exists():
+        if path.is_dir() and path.suffix == ".db":
+            raise _unusable(uri, f"{path} is a folder, not a database file")
+        folder = path.parent if path.is_file() else path
+        if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
+            raise _unusable(uri, f"{path} is not writable")
+        return
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise _unusable(uri, f"cannot create {path} ({parent} is not a writable folder)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _unusable(uri, f"cannot create {path.parent} ({error.strerror})") from None
+
+
+def _check_server(uri: str) -> None:
+    """Answer within a few seconds or fail: a server that is down is not waited on for
+    minutes. Any HTTP answer (even 401/404) means it is there."""
+    for name, value in HTTP_LIMITS.items():
+        os.environ.setdefault(name, value)
+    error: Exception | None = None
+    for attempt in range(SERVER_TRIES):
+        try:
+            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=SERVER_TIMEOUT_S).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError) as failure:
+            error = failure
+            if attempt < SERVER_TRIES - 1:
+                time.sleep(SERVER_WAIT_S)
+    reason = getattr(error, "reason", error)
+    raise ValueError(
+        f"tracking server {uri} did not answer after {SERVER_TRIES} tries ({reason}); start it, "
+        "fix MLFLOW_TRACKING_URI (or logger.tracking_uri), or run with logger=none"
+    )
+
+
+def check_store(uri: str) -> None:
+    """Fail in one line, before any run is created, when the store cannot be used."""
+    if uri.startswith(("http://", "https://")):
+        _check_server(uri)
+    elif uri.startswith("sqlite:///"):
+        _check_writable(uri, Path(uri.removeprefix("sqlite:///")))
+    elif uri.startswith("file:"):
+        _check_writable(uri, Path(urllib.request.url2pathname(uri.removeprefix("file:"))))
+    elif "://" not in uri:
+        _check_writable(uri, Path(uri))
+
+
+def _process_start(pid: int) -> str:
+    """When ``pid`` started (clock ticks since boot), so a reused pid is not taken for the
+    process that wrote a run; '' where /proc is not there."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_tags() -> dict[str, str]:
+    """Which process runs this run, for finding it dead later."""
+    pid = os.getpid()
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(pid), START_TAG: _process_start(pid)}
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return not started or _process_start(pid) in ("", started)
+
+
+def close_stale_runs(client: MlflowClient, experiment_id: str) -> None:
+    """Mark KILLED the RUNNING runs of this host whose process is gone (killed -9, OOM)."""
+    host = socket.gethostname()
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
+        max_results=1000,
+    )
+    for run in runs:
+        pid = int(run.data.tags.get(PID_TAG, "0") or 0)
+        if pid <= 0 or _alive(pid, run.data.tags.get(START_TAG, "")):
+            continue
+        client.set_tag(run.info.run_id, FAILURE_TAG, f"process {pid} ended without closing it")
+        client.set_terminated(run.info.run_id, "KILLED")
+        log.warning(
+            "marked run %s (%s) KILLED: its process %d on %s is gone",
+            run.info.run_id,
+            run.info.run_name,
+            pid,
+            host,
+        )
+
+
+def resumable(client: MlflowClient, run_id: str | None, experiment_id: str) -> bool:
+    """Whether ``run_id`` (from a checkpoint) is a live run of this store and experiment."""
+    if not run_id:
+        return False
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        log.info("run %s of the checkpoint is not in this store; starting a new run", run_id)
+        return False
+    return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"
+
+
+def record_failure(client: MlflowClient, run_id: str, error: BaseException) -> None:
+    """Tag why the run failed (its first line), so the store says more than FAILED."""
+    text = str(error).strip().splitlines()
+    reason = f"{type(error).__name__}: {text[0] if text else ''}"[:500]
+    try:
+        client.set_tag(run_id, FAILURE_TAG, reason)
+    except MlflowException:
+        log.warning("could not record the failure reason of run %s", run_id)

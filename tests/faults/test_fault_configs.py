@@ -1,0 +1,87 @@
+"""Item 10 (and 13): every bad config or unusable store is exit code 2 with one ``error:``
+line, found before an MLflow run exists."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from fault_helpers import assert_one_error_line, run_cli, runs_in
+
+from artclf.cli import run_or_exit
+from artclf.train import train
+from conftest import TINY_SYNTHETIC
+
+FAST = (*TINY_SYNTHETIC, "trainer.accelerator=cpu", "callbacks.progress_bar=false")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def exits_with_one_line(cfg, capsys) -> str:
+    with pytest.raises(SystemExit) as exited:
+        run_or_exit(train, cfg)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("override", "names"),
+    [
+        ("trainer.max_epochs=0", "trainer.max_epochs"),
+        ("trainer.max_epochs=ten", "trainer.max_epochs"),
+        ("data.image_size=7", "data.image_size=7"),
+        ("model.image_size=0", "model.image_size"),
+        ("optim.lr=abc", "optim.lr"),
+        ("optim.lr=-1", "optim.lr"),
+        ("data.batch_size=0", "data.batch_size"),
+        ("data.val_fraction=1.5", "data.val_fraction"),
+    ],
+)
+def test_bad_value_is_one_line_and_creates_no_run(make_cfg, tmp_path, capsys, override, names):
+    store = tmp_path / "mlflow.db"
+    cfg = make_cfg(*FAST, override, f"logger.tracking_uri=sqlite:///{store}")
+    assert names in exits_with_one_line(cfg, capsys)
+    assert runs_in(store) == []
+
+
+def test_unwritable_store_is_one_line(make_cfg, tmp_path, capsys) -> None:
+    (tmp_path / "afile").write_text("")
+    cfg = make_cfg(*FAST, f"logger.tracking_uri=sqlite:///{tmp_path}/afile/mlflow.db")
+    assert "tracking store" in exits_with_one_line(cfg, capsys)
+
+
+def test_unreachable_server_fails_fast_in_one_line(make_cfg, capsys) -> None:
+    cfg = make_cfg(*FAST, f"logger.tracking_uri=http://127.0.0.1:{free_port()}")
+    assert "did not answer" in exits_with_one_line(cfg, capsys)
+
+
+def test_unwritable_run_folder_is_one_line(make_cfg, tmp_path, capsys) -> None:
+    (tmp_path / "afile").write_text("")
+    store = tmp_path / "mlflow.db"
+    cfg = make_cfg(
+        *FAST, f"paths.run_dir={tmp_path}/afile/run", f"logger.tracking_uri=sqlite:///{store}"
+    )
+    assert "run folder" in exits_with_one_line(cfg, capsys)
+    assert runs_in(store) == []
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "hydra.run.dir={file}",
+        pytest.param("paths.root_dir={file}/home", marks=pytest.mark.slow),  # ~35 s, busy CPU
+    ],
+)
+def test_a_file_as_the_output_location_is_one_line(tmp_path: Path, where: str) -> None:
+    (tmp_path / "afile").write_text("")
+    done = run_cli("train", where.format(file=tmp_path / "afile"), home=tmp_path)
+    assert_one_error_line(done, str(tmp_path / "afile"))
+    assert runs_in(tmp_path / "mlflow.db") == []
