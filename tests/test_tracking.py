@@ -45,7 +45,7 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
     assert result.returncode == 0, result.stderr[-3000:]
 
     client = MlflowClient(store)
-    experiment = client.get_experiment_by_name("artclf")
+    experiment = client.get_experiment_by_name("artclf-train")
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("artclf.role") == "sweep"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]

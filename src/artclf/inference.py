@@ -34,12 +34,6 @@ def load_module(ckpt_path: str | Path) -> ClassificationModule:
     return module.eval()
 
 
-def source_run_id(ckpt_path: str | Path) -> str | None:
-    """The MLflow run that wrote the checkpoint (None for runs without tracking)."""
-    state = torch.load(Path(ckpt_path).expanduser(), map_location="cpu", weights_only=True)
-    return state.get("mlflow_run_id")
-
-
 def image_paths(input_path: str | Path) -> list[Path]:
     """``input_path`` itself, or every image file below it (sorted, hidden files skipped)."""
     path = Path(input_path).expanduser()

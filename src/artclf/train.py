@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
 from artclf.tracking import start_run
+from artclf.tracking.datasets import log_data_inputs
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ def train(cfg: DictConfig) -> float:
         module, datamodule = TASKS[cfg.get("task", "classify")](cfg)
         if run is not None:
             module.mlflow_run_id = run.info.run_id
+            if hasattr(datamodule, "fingerprint"):  # a classification dataset (not CycleGAN)
+                log_data_inputs(cfg, datamodule)
         callbacks, checkpoint = build_callbacks(cfg, run_dir)
         trainer = L.Trainer(
             **to_plain(cfg.trainer),
