@@ -13,8 +13,7 @@ from mlflow.tracking import MlflowClient
 
 import artclf.train as train_module
 from artclf.evaluate import evaluate
-from artclf.tracking import run_name
-from artclf.tracking.naming import unique_name
+from artclf.tracking import run_name, start_run
 from artclf.train import train
 from conftest import TINY_SYNTHETIC
 
@@ -57,21 +56,22 @@ def test_training_logs_its_data_and_evaluation_links_back(make_cfg, tmp_path: Pa
 
     ckpt = next((tmp_path / "run" / "checkpoints").glob("epoch*.ckpt"))
     evaluate(make_cfg(f"ckpt_path={ckpt}", f"logger.tracking_uri={uri}", config_name="evaluate"))
-    (derived,) = client.search_runs([client.get_experiment_by_name("artclf-evaluate").experiment_id])
+    (derived,) = client.search_runs(
+        [client.get_experiment_by_name("artclf-evaluate").experiment_id]
+    )
     tags = derived.data.tags
     assert tags["artclf.source_run_id"] == run.info.run_id
     link = f"[{run.info.run_name}](#/experiments/{run.info.experiment_id}/runs/{run.info.run_id})"
     assert link in tags["mlflow.note.content"]
 
 
-def test_repeated_runs_get_distinct_readable_names(tmp_path: Path) -> None:
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment = client.create_experiment("e")
-    assert unique_name(client, experiment, "simple_cnn_32-s42") == "simple_cnn_32-s42"
-    for name in ("simple_cnn_32-s42", "simple_cnn_32-s42-2", "other"):
-        client.create_run(experiment, run_name=name)
-    assert unique_name(client, experiment, "simple_cnn_32-s42") == "simple_cnn_32-s42-3"
-    assert unique_name(client, experiment, "simple_cnn_32") == "simple_cnn_32"
+def test_repeated_runs_get_distinct_readable_names(make_cfg, tmp_path: Path) -> None:
+    cfg = make_cfg(f"logger.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}")
+    names = []
+    for _ in range(3):
+        with start_run(cfg) as run:
+            names.append(run.info.run_name)
+    assert names == [names[0], f"{names[0]}-2", f"{names[0]}-3"]
 
 
 def test_a_cyclegan_apply_run_is_named_after_the_generator(make_cfg) -> None:
