@@ -25,6 +25,7 @@ from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
+from artclf.resume import config_from_checkpoint
 from artclf.tracking import start_run
 from artclf.tracking.datasets import log_data_inputs
 
@@ -106,6 +107,7 @@ def build_logger(cfg: DictConfig, run: Any, run_dir: Path) -> Logger:
 def train(cfg: DictConfig) -> float:
     """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
     metric."""
+    cfg = config_from_checkpoint(cfg)  # resuming: the checkpoint's model and data
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     run_dir = Path(cfg.paths.run_dir)
