@@ -38,5 +38,5 @@ def test_resume_takes_model_and_data_from_another_models_checkpoint(
     message = str(error.value)
     assert "\n" not in message
     assert "model.name='custom_cnn_224'" in message and "model.name='resnet50_224'" in message
-    with pytest.raises(ValueError, match="data.labels='origin'.*data.labels='style'"):
+    with pytest.raises(ValueError, match=r"data\.labels='origin'.*data\.labels='style'"):
         train(make_cfg(*resume, "data.labels=style"))

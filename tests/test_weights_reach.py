@@ -37,7 +37,7 @@ def unreachable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list:
 
 def test_missing_torchvision_weights_fail_after_one_bounded_request(unreachable: list) -> None:
     url = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
-    with pytest.raises(pt.PretrainedWeightsError, match="vgg19-dcbb9e9d.pth"):
+    with pytest.raises(pt.PretrainedWeightsError, match=r"vgg19-dcbb9e9d\.pth"):
         build_feature_taps("vgg19")  # `stylize backbone=vgg19`
     assert unreachable == [(url, CONNECT_TIMEOUT_S)]
     assert CONNECT_TIMEOUT_S < 5
