@@ -16,7 +16,8 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@# -qq: errors only; pip's per-package "Location ... is ignored" warnings are not ours
+	$(PY) -m pip install -qq --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install artclf with its dependencies (once; again when pyproject.toml changes)

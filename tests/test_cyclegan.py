@@ -119,7 +119,7 @@ def test_cyclegan_trains_logs_grids_and_translates(
     assert math.isfinite(score)
 
     client = MlflowClient(uri)
-    (run,) = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name("artclf-cyclegan").experiment_id])
     metrics = run.data.metrics
     for key in ("train/g_epoch", "train/d_a_epoch", "train/cycle_epoch", "val/cycle_loss"):
         assert math.isfinite(metrics[key]), key

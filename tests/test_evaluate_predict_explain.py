@@ -53,7 +53,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dic
     )
     train(cfg)
     client = MlflowClient(cfg.logger.tracking_uri)
-    (run,) = client.search_runs(client.get_experiment_by_name("artclf").experiment_id)
+    (run,) = client.search_runs(client.get_experiment_by_name("artclf-train").experiment_id)
     ckpt = next(p for p in (home / "train" / "checkpoints").glob("epoch*.ckpt"))
     return {
         "home": home,
@@ -90,7 +90,7 @@ def test_evaluate_rebuilds_the_training_test_split(trained: dict) -> None:
     assert len(result.classes) == 20
     client = trained["client"]
     (run,) = client.search_runs(
-        [client.get_experiment_by_name("artclf").experiment_id],
+        [client.get_experiment_by_name("artclf-evaluate").experiment_id],
         f"tags.`artclf.source_run_id` = '{trained['run_id']}'",
     )
     logged = artifacts(client, run.info.run_id, "reports")
@@ -190,7 +190,7 @@ def test_command_lines(trained: dict, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "cams").glob("*.png"))) == 1
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
-    (run,) = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name("artclf-explain").experiment_id])
     assert run.data.tags["artclf.source_run_id"] == trained["run_id"]
     assert artifacts(client, run.info.run_id, "explain")
 

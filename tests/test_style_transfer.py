@@ -162,7 +162,7 @@ def sweep(tmp_path: Path, *overrides: str) -> tuple[MlflowClient, list, list, st
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     client = MlflowClient(uri)
-    runs = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    runs = client.search_runs([client.get_experiment_by_name("artclf-stylize").experiment_id])
     parents = [r for r in runs if r.data.tags.get("artclf.role") == "sweep"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     return client, parents, children, done.stdout + done.stderr

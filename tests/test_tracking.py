@@ -43,9 +43,11 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
         },
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    for noise in ("💡 Tip", "LeafSpec", "TPU available"):  # filtered by artclf.quiet
+        assert noise not in result.stdout + result.stderr, noise
 
     client = MlflowClient(store)
-    experiment = client.get_experiment_by_name("artclf")
+    experiment = client.get_experiment_by_name("artclf-train")
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("artclf.role") == "sweep"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
@@ -59,6 +61,8 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
         "simple_cnn_32-s42-j1",
     ]
     child = children[0]
+    names = {i.dataset.name for i in child.inputs.dataset_inputs}  # the data=... choice
+    assert names == {f"synthetic/origin_style/{split}" for split in ("train", "val", "test")}
     for metric in (
         "train/loss",
         "val/acc",

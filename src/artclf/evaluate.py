@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from artclf.cli import run_or_exit
 from artclf.data.images import find_unreadable
 from artclf.data.sources import get_scanner
-from artclf.inference import load_images, load_module, predict_probabilities, source_run_id
+from artclf.inference import load_images, load_module, predict_probabilities
 from artclf.models.metrics import classification_metrics
 from artclf.models.module import ClassificationModule
 from artclf.reports import confusion_matrix_figure, image_grid_figure, per_class_report
@@ -232,15 +232,10 @@ def log_evaluation(cfg: DictConfig, folder: Path, metrics: dict[str, float]) -> 
         return
     import mlflow
 
-    from artclf.tracking import start_run
+    from artclf.tracking.derived import derived_run
     from artclf.tracking.runs import log_metrics
 
-    with start_run(cfg) as run:
-        tags = {"artclf.source_ckpt": str(Path(cfg.ckpt_path).expanduser().resolve())}
-        source = source_run_id(cfg.ckpt_path)
-        if source:
-            tags["artclf.source_run_id"] = source
-        mlflow.set_tags(tags)
+    with derived_run(cfg, cfg.ckpt_path) as run:
         log_metrics(run.info.run_id, metrics)
         mlflow.log_artifacts(str(folder), artifact_path="reports", run_id=run.info.run_id)
 

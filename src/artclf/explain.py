@@ -23,7 +23,6 @@ from artclf.inference import (
     load_images,
     load_module,
     predict_probabilities,
-    source_run_id,
     to_model_input,
 )
 from artclf.models.module import ClassificationModule
@@ -110,24 +109,20 @@ def explain(cfg: DictConfig) -> list[Path]:
         figure.savefig(target_file, dpi=110)
         plt.close(figure)
         written.append(target_file)
-    log_to_mlflow(cfg, out_dir, source_run_id(cfg.ckpt_path))
+    log_to_mlflow(cfg, out_dir)
     log.info("wrote %d %s overlays to %s", len(written), cfg.method, out_dir)
     return written
 
 
-def log_to_mlflow(cfg: DictConfig, folder: Path, source: str | None) -> None:
-    """Log ``folder`` as the artifacts of a new run tagged with the source training run."""
+def log_to_mlflow(cfg: DictConfig, folder: Path) -> None:
+    """Log ``folder`` as the artifacts of a new run linked to the source training run."""
     if not cfg.logger.enabled:
         return
     import mlflow
 
-    from artclf.tracking import start_run
+    from artclf.tracking.derived import derived_run
 
-    with start_run(cfg) as run:
-        tags = {"artclf.source_ckpt": str(Path(cfg.ckpt_path).expanduser().resolve())}
-        if source:
-            tags["artclf.source_run_id"] = source
-        mlflow.set_tags(tags)
+    with derived_run(cfg, cfg.ckpt_path) as run:
         mlflow.log_artifacts(str(folder), artifact_path=cfg.task_name, run_id=run.info.run_id)
 
 

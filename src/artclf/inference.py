@@ -34,25 +34,26 @@ def load_module(ckpt_path: str | Path) -> ClassificationModule:
     return module.eval()
 
 
-def source_run_id(ckpt_path: str | Path) -> str | None:
-    """The MLflow run that wrote the checkpoint (None for runs without tracking)."""
-    return checkpoints.read(ckpt_path).get("mlflow_run_id")
-
-
 def image_paths(input_path: str | Path) -> list[Path]:
-    """``input_path`` itself, or every image file below it (sorted, hidden files skipped)."""
+    """``input_path`` itself, or every image file below it (sorted); the other files (hidden
+    ones, notes, metadata) are skipped and counted in one warning."""
     path = Path(input_path).expanduser()
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f"input {str(path)!r} does not exist; pass an image or a folder")
-    found = sorted(
-        p
-        for p in path.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
-    )
+    found, other = [], []
+    for p in sorted(path.rglob("*")):
+        if p.is_file():
+            image = p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            (found if image else other).append(p)
     if not found:
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {path}")
+    if other:
+        examples = ", ".join(p.name for p in other[:3])
+        log.warning(
+            "skipped %d files that are not images under %s (%s)", len(other), path, examples
+        )
     return found
 
 

@@ -59,7 +59,10 @@ def render(results: list[dict[str, Any]], output: str) -> None:
                 name = result["path"] if rank == 1 else ""
                 cells = [str(rank), item["label"], f"{item['probability']:.3f}"]
                 table.add_row(name, *([task] if multi_task else []), *cells)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or redirected: whole file names, no wrapping
+        console = Console(width=100_000)
+    console.print(table)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")

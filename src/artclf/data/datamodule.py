@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from artclf.data.augment import AugmentSpec, BatchTransform
-from artclf.data.images import build_cache, load_image
+from artclf.data.images import build_cache, fingerprint, load_image
 from artclf.data.pipeline import PreparedRecords, prepare_records
 from artclf.data.sources import get_scanner
 from artclf.data.synthetic import generate
@@ -179,8 +179,9 @@ class ArtDataModule(L.LightningDataModule):
         self.prepare_data()
         scan = get_scanner(self.source)(self.root, layout=self.layout, cache_dir=self.cache_dir)
         array_file, rows = None, {}
+        scanned = scan.records["path"]
+        self.fingerprint = fingerprint(scanned.tolist(), self.image_size)
         if self.cache:
-            scanned = scan.records["path"]
             array_file = build_cache(scanned.tolist(), self.image_size, self.cache_dir)
             rows = {path: i for i, path in enumerate(scanned)}
         self.records = prepare_records(self.source, self.root, scan=scan, **self.record_options)

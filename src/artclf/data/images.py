@@ -198,11 +198,17 @@ def find_unreadable(paths: list[str], cache_dir: str | Path | None = None) -> di
     return {p: known[p] for p in paths if known[p]}
 
 
+def fingerprint(paths: Sequence[str], size: int) -> str:
+    """What identifies the data of a run: a hash of the files (path, byte size, mtime) and the
+    image size. Names the prepared cache, and is the digest of the dataset MLflow records,
+    so a changed download (a file added, replaced or removed) shows as new data."""
+    listing = json.dumps([CACHE_VERSION, size, [(p, *_stat_key(p)) for p in paths]])
+    return hashlib.sha256(listing.encode()).hexdigest()[:20]
+
+
 def cache_path(paths: Sequence[str], size: int, cache_dir: str | Path) -> Path:
     """Where the prepared array of these files (with their sizes and mtimes) at ``size`` lives."""
-    listing = json.dumps([CACHE_VERSION, size, [(p, *_stat_key(p)) for p in paths]])
-    digest = hashlib.sha256(listing.encode()).hexdigest()[:20]
-    return Path(cache_dir) / f"images-{digest}-{size}px.npy"
+    return Path(cache_dir) / f"images-{fingerprint(paths, size)}-{size}px.npy"
 
 
 def _fill_chunk(paths: list[str], start: int, target: str, size: int) -> list[tuple]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
@@ -9,6 +10,8 @@ from torch import Tensor, nn
 
 from artclf.models.backbones import create_backbone
 from artclf.models.heads import DenseClassifier, GramNeck, create_neck
+
+log = logging.getLogger(__name__)
 
 
 class Classifier(nn.Module):
@@ -92,5 +95,13 @@ def create_classifier(
     with torch.no_grad():
         model(torch.zeros(1, 3, size, size))
     model.train(was_training)
-    freeze(model, model_cfg.get("freeze") or [])
+    frozen = model_cfg.get("freeze") or []
+    if frozen and pretrained and not model_cfg.get("pretrained"):
+        log.warning(
+            "model.freeze=%s with model.pretrained=false: the frozen layers keep random weights "
+            "and only the rest learns; set model.pretrained=true (or a weights file) or "
+            "model.freeze=[]",
+            frozen if isinstance(frozen, str) else list(frozen),
+        )
+    freeze(model, frozen)
     return model

@@ -192,6 +192,10 @@ class CycleGAN(L.LightningModule):
         self._samples: list[Tensor] = []
         self._n_eval = 0
         self._fid_skip_told = False
+        self.mlflow_run_id: str | None = None  # set by train; lets an apply run link back
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["mlflow_run_id"] = self.mlflow_run_id
 
     def forward(self, images: Tensor) -> Tensor:
         """Translate A → B (photo → painting), images in [-1, 1]."""

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import flatten
 from artclf.tracking import lifecycle
+from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def run_name(cfg: DictConfig) -> str:
     """``<experiment|data->model-aug-s<seed>``, plus ``-j<n>`` inside a multirun."""
     if cfg.logger.get("run_name"):
         return str(cfg.logger.run_name)
+    if cfg.get("task_name") == "stylize" and cfg.get("ckpt_path"):  # applies a CycleGAN
+        return f"cyclegan-{cfg.get('direction', 'a2b')}"
     choices = _choices(cfg)
     if cfg.get("task") == "cyclegan":  # its networks come from ``cyclegan.*``, not ``model``
         choices.pop("model", None)
@@ -170,20 +173,20 @@ def start_run(
         for key, value in lifecycle.process_tags().items():
             client.set_tag(run.info.run_id, key, value)
     else:
-        run = retry_locked(
-            mlflow.start_run, experiment_id=experiment_id, run_name=run_name(cfg), tags=tags
-        )
+        name = unique_name(client, experiment_id, run_name(cfg))
+        run = retry_locked(mlflow.start_run, experiment_id=experiment_id, run_name=name, tags=tags)
     status = "FAILED"
     try:
         if not resume:
             _log_config(client, run.info.run_id, cfg)
         yield run
         status = "FINISHED"
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except Exception as error:
-        lifecycle.record_failure(client, run.info.run_id, error)
+    except BaseException as error:
+        # Lightning turns Ctrl-C into sys.exit(1) raised while handling the KeyboardInterrupt
+        if isinstance(error, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt):
+            status = "KILLED"
+        elif isinstance(error, Exception):
+            lifecycle.record_failure(client, run.info.run_id, error)
         raise
     finally:
         mlflow.end_run(status=status)

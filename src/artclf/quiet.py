@@ -1,0 +1,42 @@
+"""The one place that silences messages known to be irrelevant to an artclf user, so a run's
+output is its progress, its metrics and where the results are.
+
+Each entry is a message the user can do nothing about: an advert, a deprecation inside a
+dependency, a line that restates the obvious on a CPU machine. Anything else still shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+#: Python warnings raised inside dependencies, by message (regular expressions).
+WARNINGS = (
+    # torch deprecates LeafSpec; Lightning's own _pytree still builds one on every batch
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+)
+#: Lightning info lines, by how they start.
+LIGHTNING_INFO = (
+    "💡 Tip:",  # an advert for a cloud logging service
+    "GPU available: False",  # no GPU: nothing to choose
+    "TPU available:",
+    "HPU available:",
+    # trainer.test(ckpt_path=best) restating which checkpoint it tests; the run folder says
+    "Restoring states from the checkpoint path",
+    "Loaded model weights from the checkpoint",
+)
+LIGHTNING_LOGGER = "lightning.pytorch.utilities.rank_zero"
+
+
+class _KnownNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).lstrip().startswith(LIGHTNING_INFO)
+
+
+def quiet_known_noise() -> None:
+    """Install the filters (idempotent): warnings by message, Lightning's lines by prefix."""
+    for message in WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    logger = logging.getLogger(LIGHTNING_LOGGER)
+    if not any(isinstance(f, _KnownNoise) for f in logger.filters):
+        logger.addFilter(_KnownNoise())

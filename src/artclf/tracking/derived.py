@@ -1,0 +1,60 @@
+"""Runs made from another run's checkpoint (evaluate, explain, CycleGAN apply).
+
+They live in their own experiments (``artclf-evaluate``, ...), so each is tagged with the
+checkpoint and the run that wrote it, and its description links to that run: the MLflow UI
+then leads from an evaluation back to the training it scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+from omegaconf import DictConfig
+
+from artclf import checkpoints
+from artclf.tracking.runs import start_run
+
+SOURCE_RUN_TAG = "artclf.source_run_id"
+SOURCE_CKPT_TAG = "artclf.source_ckpt"
+DESCRIPTION_TAG = "mlflow.note.content"  # what the UI shows as the run's description
+
+
+def source_run_id(ckpt_path: str | Path) -> str | None:
+    """The MLflow run that wrote the checkpoint (None for runs without tracking)."""
+    return checkpoints.read(ckpt_path).get("mlflow_run_id")
+
+
+def source_link(client: MlflowClient, run_id: str) -> str:
+    """Markdown naming the source run, linked to its page in the UI (a relative link, so it
+    works whatever host serves the UI)."""
+    try:
+        source = client.get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        return f"run `{run_id}` (not in this tracking store)"
+    experiment = source.info.experiment_id
+    return f"[{source.info.run_name}](#/experiments/{experiment}/runs/{run_id})"
+
+
+@contextmanager
+def derived_run(cfg: DictConfig, ckpt_path: str | Path) -> Iterator[mlflow.ActiveRun | None]:
+    """``start_run(cfg)``, tagged with ``ckpt_path`` and its source run and described with a
+    link to that run (``None`` when tracking is off)."""
+    with start_run(cfg) as run:
+        if run is None:
+            yield None
+            return
+        ckpt = Path(ckpt_path).expanduser().resolve()
+        tags = {SOURCE_CKPT_TAG: str(ckpt)}
+        source = source_run_id(ckpt)
+        if source:
+            link = source_link(MlflowClient(), source)
+            tags[SOURCE_RUN_TAG] = source
+            tags[DESCRIPTION_TAG] = f"{cfg.task_name} of {link}, checkpoint `{ckpt.name}`"
+        else:
+            tags[DESCRIPTION_TAG] = f"{cfg.task_name} of `{ckpt}` (written without tracking)"
+        mlflow.set_tags(tags)
+        yield run
