@@ -89,8 +89,8 @@ def test_ctrl_c_marks_the_run_killed(
 ) -> None:
     build = train_module.build_callbacks
 
-    def with_ctrl_c(cfg, run_dir):
-        callbacks, checkpoint = build(cfg, run_dir)
+    def with_ctrl_c(cfg, run_dir, *rest):
+        callbacks, checkpoint = build(cfg, run_dir, *rest)
         return [*callbacks, _CtrlC()], checkpoint
 
     monkeypatch.setattr(train_module, "build_callbacks", with_ctrl_c)
