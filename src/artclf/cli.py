@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from artclf.memory import keep_freed_memory
+from artclf.threads import configure_threads
 
 T = TypeVar("T")
 log = logging.getLogger("artclf")
@@ -21,9 +22,11 @@ def run_or_exit(fn: Callable[..., T], *args, **kwargs) -> T:
     """Call ``fn``; on bad input print ``error: <message>`` on stderr and exit 2.
 
     ``ARTCLF_DEBUG=1`` re-raises, for the full traceback. Freed memory is kept for reuse
-    (``keep_freed_memory``): commands run step after step on same-sized tensors.
+    (``keep_freed_memory``): commands run step after step on same-sized tensors. Thread pools
+    are sized to the CPUs the process may use and wait without spinning (``artclf.threads``).
     """
     keep_freed_memory()
+    configure_threads()
     try:
         return fn(*args, **kwargs)
     except USER_ERRORS as error:
