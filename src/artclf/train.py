@@ -25,7 +25,9 @@ from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
+from artclf.progress import ProgressLog
 from artclf.tracking import start_run
+from artclf.tracking.best import BestMetric
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> tuple[list[Callback], Mod
         mode=callbacks_cfg.checkpoint.mode,
         save_last=callbacks_cfg.checkpoint.save_last,
     )
-    callbacks: list[Callback] = [checkpoint]
+    callbacks: list[Callback] = [checkpoint, BestMetric(checkpoint.monitor, checkpoint.mode)]
     stopping = callbacks_cfg.early_stopping
     if stopping.enabled:
         callbacks.append(
@@ -84,6 +86,8 @@ def build_callbacks(cfg: DictConfig, run_dir: Path) -> tuple[list[Callback], Mod
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     if callbacks_cfg.progress_bar and sys.stdout.isatty():
         callbacks.append(RichProgressBar())
+    elif callbacks_cfg.progress_bar:  # a file or a pipe: progress lines instead of a bar
+        callbacks.append(ProgressLog(**callbacks_cfg.progress_log))
     finetune = cfg.get("model", {}).get("finetune")
     if finetune:
         from artclf.models.finetune import TwoPhaseFinetuning
@@ -118,7 +122,7 @@ def train(cfg: DictConfig) -> float:
             callbacks=callbacks,
             logger=build_logger(cfg, run, run_dir),
             default_root_dir=run_dir,
-            enable_progress_bar=bool(cfg.callbacks.progress_bar),
+            enable_progress_bar=bool(cfg.callbacks.progress_bar) and sys.stdout.isatty(),
         )
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         best = checkpoint.best_model_score
