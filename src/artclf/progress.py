@@ -60,6 +60,11 @@ class ProgressReporter:
         return True
 
 
+    def report(self, step: int, values: dict[str, float]) -> None:
+        """``update`` as a callback taking the step and a dict of values."""
+        self.update(step, **values)
+
+
 class ProgressLog(Callback):
     """Lightning callback: training progress lines (epoch, step, loss, rate, ETA) and one line
     of validation metrics per epoch, in place of a progress bar when there is no terminal."""

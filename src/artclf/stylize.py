@@ -111,9 +111,7 @@ def stylize(cfg: DictConfig) -> dict[str, float]:
                 name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
                 started = time.perf_counter()
                 progress = ProgressReporter(name, settings.steps, every_seconds=10)
-                result = transfer(
-                    taps, content, style, settings, lambda k, p: progress.update(k, **p)
-                )
+                result = transfer(taps, content, style, settings, progress.report)
                 seconds = time.perf_counter() - started
                 grid = io.grid([content, style, result.image])
                 files = [
