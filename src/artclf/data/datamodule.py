@@ -22,8 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 from artclf.data.augment import AugmentSpec, BatchTransform
 from artclf.data.images import build_cache, load_image
 from artclf.data.pipeline import PreparedRecords, prepare_records
-from artclf.data.splits import interleave_classes
 from artclf.data.sources import get_scanner
+from artclf.data.splits import interleave_classes
 from artclf.data.synthetic import generate
 
 log = logging.getLogger(__name__)
