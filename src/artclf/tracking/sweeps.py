@@ -89,18 +89,20 @@ def _mode(config: DictConfig) -> str:
 
 def leaderboard(children: list[Any], metric: str, mode: str) -> pd.DataFrame:
     """One row per child run, best first by ``best/<metric>`` (``<metric>`` where a run has no
-    best): name, run id, status, the ranking value, and the run's other final metrics."""
+    best, as stylize runs): name, the ranking value, the run's other final metrics, status and
+    run id."""
+    key = f"best/{metric}"
     rows = []
     for run in children:
         metrics = dict(run.data.metrics)
-        value = metrics.get(f"best/{metric}", metrics.get(metric, math.nan))
-        row = {"rank": 0, "name": run.info.run_name, metric: value}
-        row |= {k: v for k, v in sorted(metrics.items()) if k not in (metric, f"best/{metric}")}
+        value = metrics.get(key, metrics.get(metric, math.nan))
+        row = {"rank": 0, "name": run.info.run_name, key: value}
+        row |= {k: v for k, v in sorted(metrics.items()) if k not in (metric, key)}
         rows.append(row | {"status": run.info.status, "run_id": run.info.run_id})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table = table.sort_values(metric, ascending=mode == "min", na_position="last")
+    table = table.sort_values(key, ascending=mode == "min", na_position="last")
     table["rank"] = range(1, len(table) + 1)
     return table.reset_index(drop=True)
 
@@ -128,11 +130,12 @@ def summarise(client: Any, parent_id: str, metric: str, mode: str) -> pd.DataFra
     table = leaderboard(children, metric, mode)
     if table.empty:
         return table
-    shown = ["rank", "name", metric, *[c for c in ("best/epoch", "test/acc") if c in table]]
+    key = f"best/{metric}"
+    shown = ["rank", "name", key, *[c for c in ("best/epoch", "test/acc") if c in table]]
     client.log_text(parent_id, table.to_csv(index=False), "leaderboard.csv")
     client.log_text(parent_id, to_markdown(table, [*shown, "status"]), "leaderboard.md")
     best = table.iloc[0]
-    if not math.isnan(best[metric]):
+    if not math.isnan(best[key]):
         winner = next(r for r in children if r.info.run_id == best["run_id"])
         retry_locked(client.set_tag, parent_id, "best_child.run_id", best["run_id"])
         retry_locked(client.set_tag, parent_id, "best_child.name", str(best["name"]))
@@ -209,4 +212,5 @@ class SweepSummary(Callback):
             client.log_artifact(parent_id, str(grid))
         if not table.empty:
             best = table.iloc[0]
-            log.info("best of %d: %s, %s = %.4g", len(table), best["name"], metric, best[metric])
+            value = best[f"best/{metric}"]
+            log.info("best of %d: %s, %s = %.4g", len(table), best["name"], metric, value)
