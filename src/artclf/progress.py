@@ -59,7 +59,6 @@ class ProgressReporter:
         log.info(", ".join(parts))
         return True
 
-
     def report(self, step: int, values: dict[str, float]) -> None:
         """``update`` as a callback taking the step and a dict of values."""
         self.update(step, **values)
