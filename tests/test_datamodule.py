@@ -72,3 +72,28 @@ def test_no_test_split_falls_back_to_val_with_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         loader = dm.test_dataloader()
     assert loader.dataset.images is dm.datasets["val"] and "no test images" in caplog.text
+
+
+def test_limited_val_and_test_batches_sample_every_class(make_cfg) -> None:
+    """``debug=limit`` reads the first batches of val and test: they must cover every class
+    (class-sorted, 20 test images covered 7 of 20 classes), and the run goes to ``debug``."""
+    cfg = make_cfg(*TINY_SYNTHETIC, "debug=limit", "data.batch_size=20")
+    assert cfg.trainer.limit_val_batches == 2 and cfg.logger.experiment_name == "debug"
+    dm = build(make_cfg, "debug=limit", "data.batch_size=20")
+    for loader in (dm.val_dataloader(), dm.test_dataloader()):
+        _, targets = next(iter(loader))
+        assert sorted(set(targets.tolist())) == list(range(20))
+    again = build(make_cfg, "debug=limit", "data.batch_size=20")  # seeded: the same order
+    assert again.datasets["test"].paths == dm.datasets["test"].paths
+
+
+def test_interleaved_prefixes_keep_class_proportions() -> None:
+    import pandas as pd
+
+    from artclf.data.splits import interleave_classes
+
+    table = pd.DataFrame({"label": ["a"] * 6 + ["b"] * 3 + ["c"], "path": list("0123456789")})
+    ordered = interleave_classes(table, seed=0)
+    assert sorted(ordered["path"]) == sorted(table["path"])
+    assert set(ordered["label"][:3]) == {"a", "b", "c"}
+    assert ordered["label"][:6].value_counts().to_dict() == {"a": 3, "b": 2, "c": 1}

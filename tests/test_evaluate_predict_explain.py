@@ -88,6 +88,7 @@ def test_evaluate_rebuilds_the_training_test_split(trained: dict) -> None:
     assert result.metrics["test/n_images"] == 2 * 30  # 2 test images in each of 30 folders
     assert 0 <= result.metrics["test/acc"] <= 1 and result.confusion.sum() == 60
     assert len(result.classes) == 20
+    assert result.seen == {"train": 0, "val": 0}  # the test split: no training image
     client = trained["client"]
     (run,) = client.search_runs(
         [client.get_experiment_by_name("artclf-evaluate").experiment_id],
@@ -104,7 +105,9 @@ def test_evaluate_rebuilds_the_training_test_split(trained: dict) -> None:
     assert len(report) == 21 and report[0] == "class,precision,recall,f1,support"
 
 
-def test_evaluate_all_scores_every_image_and_rejects_unknown_classes(trained: dict) -> None:
+def test_evaluate_all_scores_every_image_and_rejects_unknown_classes(
+    trained: dict, caplog: pytest.LogCaptureFixture
+) -> None:
     data = (
         "data=ai_artbench",
         f"data.root={trained['data_root']}",
@@ -120,6 +123,10 @@ def test_evaluate_all_scores_every_image_and_rejects_unknown_classes(trained: di
     )
     result = evaluate(cfg)
     assert result.metrics["all/n_images"] == 30 * (6 + 2)
+    # every training image is among them: one warning line with the counts
+    assert result.seen == {"train": 160, "val": 20}
+    (warning,) = [r.getMessage() for r in caplog.records if "training images" in r.getMessage()]
+    assert warning.startswith("160 of 240 evaluated images are training images")
     wrong = compose_cfg(
         "evaluate",
         trained["home"],
@@ -198,6 +205,9 @@ def test_command_lines(trained: dict, tmp_path: Path) -> None:
         "evaluate", ckpt, "logger=none", f"paths.cache_dir={trained['cache']}", home=tmp_path
     )
     assert out.returncode == 0, out.stderr
+    written = [line.removeprefix("wrote ") for line in out.stdout.splitlines() if "wrote " in line]
+    assert {Path(p).name for p in written} >= {"confusion_matrix.png", "per_class_report.csv"}
+    assert all(Path(p).is_file() for p in written)
     out = run_cli("predict", "ckpt_path=/nowhere.ckpt", f"input={image}", home=tmp_path)
     assert out.returncode == 2 and out.stderr.strip() == (
         "error: ckpt_path '/nowhere.ckpt' does not exist; pass a .ckpt that training wrote"

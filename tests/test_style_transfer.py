@@ -169,9 +169,15 @@ def sweep(tmp_path: Path, *overrides: str) -> tuple[MlflowClient, list, list, st
 
 
 def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
-    client, parents, children, _ = sweep(tmp_path, "steps=3", "style_weight=10,1000")
+    client, parents, children, output = sweep(tmp_path, "steps=3", "style_weight=10,1000")
     assert len(parents) == 1 and len(children) == 2
-    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    parent_id = parents[0].info.run_id
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent_id}
+    assert sorted(r.info.run_name for r in children) == ["style_weight=10", "style_weight=1000"]
+    # one labelled grid of every setting x pair, and the leaderboard, on the parent run
+    parent_files = {f.path for f in client.list_artifacts(parent_id)}
+    assert {"sweep_grid.png", "leaderboard.csv", "leaderboard.md"} <= parent_files
+    assert "img0__img0, step 3/3, style " in output  # the optimisation logs its progress
     assert sorted(float(r.data.params["style_weight"]) for r in children) == [10.0, 1000.0]
     for child in children:
         history = client.get_metric_history(child.info.run_id, "loss/style")
@@ -189,6 +195,29 @@ def test_random_search_samples_the_weights_as_child_runs(tmp_path: Path) -> None
     weights = {float(r.data.params["style_weight"]) for r in children}
     assert len(children) == 3 and len(weights) == 3  # drawn, not a grid
     assert all(1 <= w <= 1e4 for w in weights)
+
+
+def test_lpips_never_downloads_and_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import urllib.request
+
+    from artclf.style import metrics
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("stylize tried the network")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    metrics._lpips_model.cache_clear()
+    image = torch.rand(1, 3, 32, 32)
+    try:
+        assert metrics.lpips(image, image) is None and metrics.lpips(image, image) is None
+    finally:
+        metrics._lpips_model.cache_clear()
+    skipped = [r for r in caplog.records if "LPIPS skipped" in r.getMessage()]
+    assert len(skipped) == 1 and str(tmp_path / "empty-torch-home") in skipped[0].getMessage()
 
 
 def test_cli_reports_a_missing_image_in_one_line(tmp_path: Path) -> None:

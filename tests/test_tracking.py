@@ -56,10 +56,24 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent_id}
     assert sorted(c.data.tags["job_num"] for c in children) == ["0", "1"]
     assert sorted(c.data.params["optim.lr"] for c in children) == ["0.001", "0.01"]
-    assert sorted(c.info.run_name for c in children) == [
-        "simple_cnn_32-s42-j0",
-        "simple_cnn_32-s42-j1",
-    ]
+    # children are named by the swept values; the parent holds the sweep, not job 0's values
+    assert sorted(c.info.run_name for c in children) == ["lr=0.001", "lr=0.01"]
+    parent = client.get_run(parent_id)
+    assert "optim.lr=0.001,0.01" in parent.data.params["sweep.overrides"].split()
+    # every run logs its best epoch's metric; the parent holds the best child and a leaderboard
+    for child in children:
+        assert {"best/val/acc", "best/epoch", "best/val/macro_f1"} <= set(child.data.metrics)
+    winner = max(children, key=lambda c: c.data.metrics["best/val/acc"])
+    assert parent.data.tags["best_child.run_id"] == winner.info.run_id
+    assert parent.data.metrics["best/val/acc"] == winner.data.metrics["best/val/acc"]
+    assert parent.data.metrics["test/acc"] == winner.data.metrics["test/acc"]
+    parent_files = {f.path for f in client.list_artifacts(parent_id)}
+    assert {"leaderboard.csv", "leaderboard.md"} <= parent_files
+    board = client.download_artifacts(parent_id, "leaderboard.csv", str(tmp_path))
+    assert Path(board).read_text().splitlines()[1].split(",")[1] == winner.info.run_name
+    # output is a pipe, not a terminal: progress lines, not a bar
+    assert "train epoch 1/1, step" in result.stdout and "ETA" in result.stdout
+    assert "validation epoch 1: " in result.stdout
     child = children[0]
     names = {i.dataset.name for i in child.inputs.dataset_inputs}  # the data=... choice
     assert names == {f"synthetic/origin_style/{split}" for split in ("train", "val", "test")}

@@ -57,3 +57,17 @@ def test_missing_dataset_root_is_one_clear_error(make_cfg, tmp_path: Path) -> No
     cfg = make_cfg("data=ai_artbench", f"data.root={tmp_path / 'nowhere'}", "logger=none")
     with pytest.raises(ValueError, match="does not exist"):
         train(cfg)
+
+
+def test_best_metric_and_its_epoch_are_logged_and_returned(make_cfg, tmp_path: Path) -> None:
+    """``best/val/acc`` beside the per-epoch ``val/acc``: the value ``train`` returns to a
+    search, not the last epoch's."""
+    import pandas as pd
+
+    score = train(make_cfg(*TINY_SYNTHETIC, "logger=none", "trainer.max_epochs=3"))
+    logged = pd.read_csv(tmp_path / "run" / "metrics" / "metrics.csv")
+    per_epoch = logged["val/acc"].dropna().tolist()
+    best = logged["best/val/acc"].dropna().tolist()
+    assert len(per_epoch) == 3 and best[-1] == pytest.approx(max(per_epoch)) == score
+    epoch = int(logged["best/epoch"].dropna().iloc[-1])
+    assert per_epoch[epoch] == pytest.approx(max(per_epoch))

@@ -6,7 +6,8 @@ our Lightning training loop against a bare PyTorch loop on the same model and ba
 training end to end (real files, our datamodule and module) against the same model fed one
 resident batch, the compute ceiling;
 inference precision/layout variants; batched Grad-CAM against one image per call; Gatys
-style transfer on Lite0 against VGG19 taps.
+style transfer on Lite0 against VGG19 taps; training beside CPU hogs with artclf's thread
+policy against torch's defaults (``--only contention`` runs just that).
 """
 
 from __future__ import annotations
@@ -291,6 +292,26 @@ def style_transfer_row(size: int, steps: int) -> Row:
     )
 
 
+def contention_rows(hogs: int, seconds: float) -> list[Row]:
+    """Training beside ``hogs`` busy processes, with artclf's thread policy and with torch's
+    defaults (each in a fresh process), and each one's slowdown over the fair share."""
+    from artclf.contention import run_measurement
+
+    ours, torch_defaults = (run_measurement(flag, hogs, seconds) for flag in (True, False))
+    name = f"ResNet18 64² training beside {hogs} CPU hogs"
+    baseline_name = "torch thread defaults"
+    return [
+        Row(name, ours["loaded_img_s"], torch_defaults["loaded_img_s"], baseline_name),
+        Row(
+            "  its slowdown ÷ the fair share (goal ≤ 1.5)",
+            ours["slowdown"] / ours["fair_slowdown"],
+            torch_defaults["slowdown"] / torch_defaults["fair_slowdown"],
+            baseline_name,
+            unit="×",
+        ),
+    ]
+
+
 def machine() -> str:
     """The GPU, or the CPU model and torch's thread count: ratios are comparable only on one."""
     if torch.cuda.is_available():
@@ -325,6 +346,7 @@ def run(seconds: float, quick: bool, roots: dict[str, Path]) -> list[Row]:
         inference_row("resnet18", 224, seconds),
         gradcam_row("resnet18", 224, seconds),
         style_transfer_row(256, steps=20),
+        *contention_rows(hogs=2, seconds=seconds),
     ]
 
 
@@ -336,7 +358,7 @@ def report(rows: list[Row], out: Path) -> None:
         table.add_row(
             row.name,
             f"{row.ours:,.1f} {row.unit}",
-            f"{row.baseline:,.0f} ({row.baseline_name})",
+            f"{row.baseline:,.{2 if row.unit == '×' else 0}f} ({row.baseline_name})",
             f"{row.ratio:.2f}×",
         )
     Console().print(table)
@@ -352,14 +374,25 @@ def report(rows: list[Row], out: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m artclf.bench", description=" ".join(__doc__.split("\n\n")[0].split())
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    parser.add_argument("--out", type=Path, default=Path("bench_results"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("bench_results"), help="folder for bench.json"
+    )
     parser.add_argument("--images", type=Path, help="class folders of images for the input rows")
+    parser.add_argument(
+        "--only", choices=["contention"], help="run only these rows (contention: beside 2 hogs)"
+    )
     args = parser.parse_args()
     keep_freed_memory()  # as every artclf command does, for ours and the baselines alike
-    report(run(args.seconds, args.quick, image_roots(args.images)), args.out)
+    if args.only == "contention":
+        rows = contention_rows(hogs=2, seconds=args.seconds)
+    else:
+        rows = run(args.seconds, args.quick, image_roots(args.images))
+    report(rows, args.out)
 
 
 if __name__ == "__main__":

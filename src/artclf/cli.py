@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from artclf.memory import keep_freed_memory
 from artclf.quiet import quiet_known_noise
+from artclf.threads import configure_threads
 
 T = TypeVar("T")
 log = logging.getLogger("artclf")
@@ -22,10 +23,12 @@ def run_or_exit(fn: Callable[..., T], *args, **kwargs) -> T:
     """Call ``fn``; on bad input print ``error: <message>`` on stderr and exit 2.
 
     ``ARTCLF_DEBUG=1`` re-raises, for the full traceback. Freed memory is kept for reuse
-    (``keep_freed_memory``): commands run step after step on same-sized tensors. Known
-    irrelevant warnings and lines are filtered (``artclf.quiet``).
+    (``keep_freed_memory``): commands run step after step on same-sized tensors. Thread pools
+    are sized to the CPUs the process may use and wait without spinning (``artclf.threads``);
+    known irrelevant warnings and lines are filtered (``artclf.quiet``).
     """
     keep_freed_memory()
+    configure_threads()
     quiet_known_noise()
     try:
         return fn(*args, **kwargs)

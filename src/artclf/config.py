@@ -21,10 +21,17 @@ def device_precision() -> str:
     return "bf16-mixed" if torch.cuda.is_available() else "32-true"
 
 
+def _groups_help(config_name: str) -> str:
+    from artclf.help import groups_help
+
+    return groups_help(config_name)
+
+
 def register_resolvers() -> None:
     resolvers = {
         "abspath": lambda path: str(Path(path).expanduser().resolve()),
         "device_precision": device_precision,
+        "artclf_groups": _groups_help,  # --help: the command's own groups (artclf.help)
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):

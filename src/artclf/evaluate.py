@@ -14,8 +14,9 @@ is an error (the model cannot predict it).
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ class Evaluation:
     confusions: dict[str, np.ndarray]
     tasks: dict[str, list[str]]
     output_dir: Path
+    #: evaluated images the checkpoint was trained (``train``) or selected (``val``) on
+    seen: dict[str, int] = field(default_factory=dict)
 
     @property
     def confusion(self) -> np.ndarray:
@@ -148,6 +151,36 @@ def _all_records(
     return pd.DataFrame(table)
 
 
+def _file_key(path: str | Path) -> tuple[str, int] | None:
+    """Name and size: cheap, and the same image in another copy of the download matches."""
+    try:
+        return Path(path).name, Path(path).stat().st_size
+    except OSError:
+        return None
+
+
+def _content(path: str | Path) -> str:
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+
+
+def seen_in_training(paths: list[str], module: ClassificationModule) -> dict[str, int]:
+    """How many of ``paths`` are images of the checkpoint's train and val splits, rebuilt
+    from the data config it stores (seeded, so exact); {} when that data is not on this
+    machine. Files match by content; only those with a training file's name and size are read."""
+    stored = module.hparams.get("data")
+    if not stored or not Path(str(stored.get("root", ""))).exists():
+        return {}
+    by_key: dict[tuple[str, int], list[str]] = {}
+    for path in paths:
+        by_key.setdefault(_file_key(path), []).append(path)
+    seen = {}
+    for split in ("train", "val"):
+        trained = split_records(dict(stored), split, module)["path"]
+        candidates = [(p, by_key[k]) for p in trained if (k := _file_key(p)) in by_key]
+        seen[split] = sum(_content(p) in {_content(e) for e in same} for p, same in candidates)
+    return seen
+
+
 def mistakes_figure(images, targets, probs, classes, count: int = 16):
     """The ``count`` wrong predictions made with the highest confidence."""
     confidence, predicted = probs.max(dim=1)
@@ -220,11 +253,20 @@ def evaluate(cfg: DictConfig) -> Evaluation:
         accuracies = [metrics[f"{cfg.eval_split}/{task}/acc"] for task in module.tasks]
         metrics[f"{cfg.eval_split}/acc"] = float(np.mean(accuracies))
     metrics[f"{cfg.eval_split}/n_images"] = float(len(table))
+    seen = seen_in_training(table.index.tolist(), module)
+    if seen.get("train") or seen.get("val"):
+        log.warning(
+            "%d of %d evaluated images are training images of this checkpoint (and %d its "
+            "validation images): these scores overstate accuracy on new images",
+            seen["train"],
+            len(table),
+            seen["val"],
+        )
     pd.Series(metrics).to_json(out_dir / "metrics.json", indent=2)
     log_evaluation(cfg, out_dir, metrics)
     for name, value in metrics.items():
         log.info("%s = %.4f", name, value)
-    return Evaluation(metrics, confusions, module.tasks, out_dir)
+    return Evaluation(metrics, confusions, module.tasks, out_dir, seen)
 
 
 def log_evaluation(cfg: DictConfig, folder: Path, metrics: dict[str, float]) -> None:
@@ -243,6 +285,8 @@ def log_evaluation(cfg: DictConfig, folder: Path, metrics: dict[str, float]) -> 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> float:
     result = run_or_exit(evaluate, cfg)
+    for report in sorted(result.output_dir.iterdir()):
+        print(f"wrote {report}")
     return result.metrics[f"{cfg.eval_split}/acc"]
 
 

@@ -28,7 +28,13 @@ LITE0_STD = (0.5, 0.5, 0.5)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-_OFFLINE_HINT = "or use efficientnet_lite0 (weights bundled, work offline) or pretrained=false"
+#: The overrides that name a model and its weights in ``artclf.train``; ``artclf.stylize``
+#: rewrites them to its own (``backbone=``, ``backbone.pretrained=``).
+MODEL_OPTION, PRETRAINED_OPTION = "model=", "model.pretrained="
+_OFFLINE_HINT = (
+    f"or use {MODEL_OPTION}efficientnet_lite0 (weights bundled, work offline) "
+    f"or {PRETRAINED_OPTION}false"
+)
 
 
 class PretrainedWeightsError(FileNotFoundError):
@@ -42,7 +48,7 @@ def _load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not file.is_file():
         raise PretrainedWeightsError(
             f"pretrained weights file {str(file)!r} does not exist; pass an existing .pth file "
-            f"or pretrained=true/false"
+            f"or {PRETRAINED_OPTION}true (the hub weights) or {PRETRAINED_OPTION}false"
         )
     state = torch.load(file, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
@@ -116,7 +122,7 @@ def load_efficientnet_lite0(
     if missing:
         raise PretrainedWeightsError(
             f"weights do not fit {LITE0_TIMM_NAME}: {len(missing)} tensors missing "
-            f"(first: {missing[0]}); use the bundled weights (pretrained=true)"
+            f"(first: {missing[0]}); use the bundled weights ({PRETRAINED_OPTION}true)"
         )
     model.load_state_dict(usable, strict=False)
     return model

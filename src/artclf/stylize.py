@@ -21,6 +21,7 @@ import torch
 from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
+from artclf.progress import ProgressReporter
 from artclf.style import TransferSettings, build_feature_taps, transfer
 from artclf.style import image_io as io
 from artclf.style.errors import StyleTransferError
@@ -135,7 +136,8 @@ def stylize(cfg: DictConfig) -> dict[str, float]:
                 style = io.fit_to(io.load_image(style_src), *content.shape[-2:])
                 name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
                 started = time.perf_counter()
-                result = transfer(taps, content, style, settings)
+                progress = ProgressReporter(name, settings.steps, every_seconds=10)
+                result = transfer(taps, content, style, settings, progress.report)
                 seconds = time.perf_counter() - started
                 grid = io.grid([content, style, result.image])
                 files = [

@@ -27,8 +27,10 @@ from artclf import checkpoints
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
 from artclf.finite import StopOnNonFiniteLoss
+from artclf.progress import ProgressLog
 from artclf.resume import config_from_checkpoint
 from artclf.tracking import start_run
+from artclf.tracking.best import BestMetric
 from artclf.tracking.datasets import log_data_inputs
 from artclf.validation import validate_train
 
@@ -81,7 +83,12 @@ def build_callbacks(
         monitor=callbacks_cfg.checkpoint.monitor,
         mode=callbacks_cfg.checkpoint.mode,
     )
-    callbacks: list[Callback] = [StopOnNonFiniteLoss(), checkpoints.RandomState(), checkpoint]
+    callbacks: list[Callback] = [
+        StopOnNonFiniteLoss(),
+        checkpoints.RandomState(),
+        checkpoint,
+        BestMetric(checkpoint.monitor, checkpoint.mode),
+    ]
     if callbacks_cfg.checkpoint.save_last:
         callbacks.append(checkpoints.last_checkpoint(checkpoint_dir))
     stopping = callbacks_cfg.early_stopping
@@ -93,6 +100,8 @@ def build_callbacks(
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     if callbacks_cfg.progress_bar and sys.stdout.isatty():
         callbacks.append(RichProgressBar())
+    elif callbacks_cfg.progress_bar:  # a file or a pipe: progress lines instead of a bar
+        callbacks.append(ProgressLog(**callbacks_cfg.progress_log))
     finetune = cfg.get("model", {}).get("finetune")
     if finetune:
         from artclf.models.finetune import TwoPhaseFinetuning
@@ -132,7 +141,7 @@ def train(cfg: DictConfig) -> float:
             callbacks=callbacks,
             logger=build_logger(cfg, run, run_dir),
             default_root_dir=run_dir,
-            enable_progress_bar=bool(cfg.callbacks.progress_bar),
+            enable_progress_bar=bool(cfg.callbacks.progress_bar) and sys.stdout.isatty(),
             plugins=[checkpoints.AtomicCheckpointIO()],
         )
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume.path, weights_only=True)

@@ -23,6 +23,7 @@ from artclf.data.augment import AugmentSpec, BatchTransform
 from artclf.data.images import build_cache, fingerprint, load_image
 from artclf.data.pipeline import PreparedRecords, prepare_records
 from artclf.data.sources import get_scanner
+from artclf.data.splits import interleave_classes
 from artclf.data.synthetic import generate
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,8 @@ class ArtDataModule(L.LightningDataModule):
         targets = self.records.target_columns()
         for split in ("train", "val", "test"):
             table = self.records.split(split)
+            if split != "train":  # a limited run's first batches must cover every class
+                table = interleave_classes(table, int(self.record_options["seed"]))
             self.datasets[split] = ImageDataset(
                 table["path"].tolist(),
                 table[targets].to_numpy() if self.tasks else table["target"].to_numpy(),

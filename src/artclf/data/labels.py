@@ -49,7 +49,8 @@ def apply_label_scheme(
     skipped["unlabelled"] += len(records) - len(labelled)
     if labelled.empty:
         raise ValueError(
-            f"no images left under data.labels={column!r} (top_k={top_k}, min_count={min_count}); "
+            f"no images left under data.labels={column!r} (data.top_k={top_k}, "
+            f"data.min_count={min_count}); "
             "lower data.min_count or check data.root"
         )
     return labelled.reset_index(drop=True), sorted(kept)

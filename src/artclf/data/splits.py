@@ -52,3 +52,13 @@ def assign_splits(
         split[val] = "val"
     records["split"] = split
     return records[records["split"].isin(SPLITS)].reset_index(drop=True)
+
+
+def interleave_classes(table: pd.DataFrame, seed: int, column: str = "label") -> pd.DataFrame:
+    """The rows in rounds: one image of every class (in a seeded random order), then the next
+    of each, and so on, so that any prefix samples every class. What ``limit_val_batches``
+    and ``limit_test_batches`` read is a prefix: class-sorted, it covered a few classes."""
+    shuffled = table.iloc[np.random.default_rng(seed).permutation(len(table))]
+    position = shuffled.groupby(column, sort=False).cumcount().to_numpy()
+    size = shuffled.groupby(column, sort=False)[column].transform("size").to_numpy()
+    return shuffled.iloc[np.argsort(position / size, kind="stable")].reset_index(drop=True)

@@ -106,7 +106,13 @@ def build_feature_taps(
             f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}"
         )
     spec = BACKBONES[backbone]
-    model = spec.build(pretrained)
+    try:
+        model = spec.build(pretrained)
+    except pt.PretrainedWeightsError as err:  # its advice names train's options; use ours
+        message = str(err).replace(pt.MODEL_OPTION, "backbone=")
+        raise pt.PretrainedWeightsError(
+            message.replace(pt.PRETRAINED_OPTION, "backbone.pretrained=")
+        ) from err
     content = list(content_layers or spec.content_layers)
     style = list(style_layers or spec.style_layers)
     try:

@@ -3,6 +3,7 @@ matrices match the style, by LBFGS (Gatys' choice, fewest steps) or Adam."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -86,9 +87,14 @@ def _initial_image(content: Tensor, settings: TransferSettings) -> Tensor:
 
 
 def transfer(
-    taps: FeatureTaps, content: Tensor, style: Tensor, settings: TransferSettings
+    taps: FeatureTaps,
+    content: Tensor,
+    style: Tensor,
+    settings: TransferSettings,
+    on_step: Callable[[int, dict[str, float]], object] | None = None,
 ) -> TransferResult:
-    """Stylise ``content`` with ``style`` (both ``(1, 3, H, W)`` in [0, 1])."""
+    """Stylise ``content`` with ``style`` (both ``(1, 3, H, W)`` in [0, 1]); ``on_step`` is
+    called with the number of loss evaluations so far and their latest losses (progress)."""
     objective = _Objective(taps, content, style, settings)
     image = _initial_image(content, settings).requires_grad_(True)
     lr = settings.lr if settings.lr is not None else DEFAULT_LR[settings.optimizer]
@@ -99,6 +105,8 @@ def transfer(
         loss, parts = objective(image)
         loss.backward()
         history.append(parts)
+        if on_step is not None:
+            on_step(len(history), parts)
         return loss
 
     if settings.optimizer == "adam":

@@ -1,8 +1,9 @@
 """Quality of a stylised image against its content photo: SSIM always, LPIPS when possible.
 
-torchmetrics' LPIPS ships its own linear layers but builds its AlexNet/VGG backbone with
-torchvision ImageNet weights; offline those are absent, so LPIPS is skipped with one message
-per process (put the file in torch's hub cache to enable it).
+torchmetrics' LPIPS ships its own linear layers but builds its AlexNet backbone with
+torchvision ImageNet weights, which torchvision downloads when torch's hub cache lacks them.
+Nothing is downloaded here: without the file in the cache LPIPS is skipped with one message
+per process (put the file there to enable it).
 """
 
 from __future__ import annotations
@@ -25,16 +26,21 @@ def ssim(image: Tensor, reference: Tensor) -> float:
 @cache
 def _lpips_model() -> nn.Module | None:
     from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+    from torchvision.models import AlexNet_Weights
 
+    from artclf.pretrained import hub_checkpoint_path
+
+    weights = AlexNet_Weights.IMAGENET1K_V1
+    cached = hub_checkpoint_path(weights.url)
+    if not cached.is_file():
+        log.warning(
+            "LPIPS skipped: no AlexNet weights at %s (download %s there)", cached, weights.url
+        )
+        return None
     try:
         return LearnedPerceptualImagePatchSimilarity(net_type="alex", normalize=True).eval()
-    except (OSError, RuntimeError) as err:  # URLError is an OSError
-        log.warning(
-            "LPIPS skipped: torchvision AlexNet ImageNet weights are not available offline "
-            "(%s); put alexnet-owt-7be5be79.pth in %s/checkpoints to enable it",
-            type(err).__name__,
-            torch.hub.get_dir(),
-        )
+    except (OSError, RuntimeError) as err:  # a truncated or corrupt file in the cache
+        log.warning("LPIPS skipped: %s cannot be loaded (%s)", cached, type(err).__name__)
         return None
 
 

@@ -23,6 +23,7 @@ from artclf.config import flatten
 from artclf.tracking import lifecycle
 from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
+from artclf.tracking.sweeps import read_spec, sweep_child_name
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def _choices(cfg: DictConfig) -> dict[str, str]:
 
 
 def run_name(cfg: DictConfig) -> str:
-    """``<experiment|data->model-aug-s<seed>``, plus ``-j<n>`` inside a multirun."""
+    """``<experiment|data->model-aug-s<seed>``; inside a multirun the swept values
+    (``lr=0.001,model=resnet18_32``), or ``-j<n>`` appended when the sweep spec is unknown."""
     if cfg.logger.get("run_name"):
         return str(cfg.logger.run_name)
     if cfg.get("task_name") == "stylize" and cfg.get("ckpt_path"):  # applies a CycleGAN
@@ -58,6 +60,9 @@ def run_name(cfg: DictConfig) -> str:
         parts.append(f"s{cfg.seed}")
     hydra = _hydra()
     if hydra is not None and hydra.mode == RunMode.MULTIRUN:
+        swept = sweep_child_name(hydra)  # lr=0.001,model=resnet18_32
+        if swept:
+            return swept
         parts.append(f"j{hydra.job.num}")
     return "-".join(parts) or str(cfg.get("task_name", "run"))
 
@@ -105,7 +110,7 @@ def _sweep_parent(client: MlflowClient, experiment_id: str, hydra: HydraConfig) 
         id_file = sweep_dir / ".mlflow_parent_run_id"
         if id_file.exists():
             return id_file.read_text().strip()
-        sweep_overrides = list(hydra.overrides.task)
+        sweep_overrides = read_spec(sweep_dir) or list(hydra.overrides.task)
         parent = client.create_run(
             experiment_id,
             run_name=f"sweep-{sweep_dir.name}",
