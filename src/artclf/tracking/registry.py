@@ -1,21 +1,75 @@
-"""MLflow Model Registry: resolve a ``models:/<name>@<alias>`` (or ``models:/<name>/<version>``)
-URI to the training checkpoint behind it, so every command that takes ``ckpt_path=`` can take a
-registered model too."""
+"""MLflow Model Registry: register a run's logged model as a version, resolve a
+``models:/<name>@<alias>`` (or ``models:/<name>/<version>``) URI to the checkpoint behind it
+(so every command that takes ``ckpt_path=`` takes a registered model too), list versions and
+move the ``champion`` alias.
+
+A new version gets the alias ``champion`` when the model has none yet, else ``challenger``;
+only ``python -m artclf.registry action=promote`` (or ``register_run(..., alias="champion")``)
+moves ``champion`` afterwards.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
+from typing import Any
 
+import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 CHECKPOINT_DIR = "checkpoints"
+CHAMPION, CHALLENGER = "champion", "challenger"
+#: The slim checkpoint inside a logged pyfunc model (``tracking.pyfunc_model``).
+MODEL_CHECKPOINT = "artifacts/model.ckpt"
 
 
 def is_model_uri(source: str | Path) -> bool:
     return str(source).startswith("models:/")
+
+
+def registry_client() -> MlflowClient:
+    """A client whose store has a model registry, else a ValueError that says which to use."""
+    from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
+
+    client = MlflowClient()
+    try:
+        client._get_registry_client()
+    except UnsupportedModelRegistryStoreURIException:
+        raise ValueError(
+            f"the store {mlflow.get_tracking_uri()} has no model registry; point "
+            "MLFLOW_TRACKING_URI at a database store (sqlite:///mlflow.db) or an MLflow server"
+        ) from None
+    return client
+
+
+def _known(client: MlflowClient, name: str) -> str:
+    """What the registry holds, for error messages: the aliases of ``name``, or the models."""
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        known = ", ".join(sorted(m.name for m in client.search_registered_models())) or "none"
+        return f"registered models: {known}"
+    aliases = ", ".join(f"@{a}" for a in sorted(model.aliases)) or "none"
+    return f"aliases of {name}: {aliases}"
+
+
+def get_version(name: str, ref: str | int, client: MlflowClient | None = None):
+    """The ``ModelVersion`` of ``name`` that ``ref`` names: an alias or a version number."""
+    client = client or registry_client()
+    ref = str(ref)
+    try:
+        if ref.isdigit():
+            return client.get_model_version(name, ref)
+        return client.get_model_version_by_alias(name, ref)
+    except MlflowException as error:
+        raise ValueError(
+            f"models:/{name}{'/' if ref.isdigit() else '@'}{ref}: "
+            f"{error.message.splitlines()[0]} ({_known(client, name)}; "
+            "`python -m artclf.registry action=list` shows versions and aliases)"
+        ) from None
 
 
 def model_version(uri: str, client: MlflowClient | None = None):
@@ -26,24 +80,24 @@ def model_version(uri: str, client: MlflowClient | None = None):
             f"model={uri!r} is not a registry URI; use models:/<name>@<alias> or "
             "models:/<name>/<version>"
         )
-    client = client or MlflowClient()
-    name, alias, version = match["name"], match["alias"], match["version"]
-    try:
-        if alias:
-            return client.get_model_version_by_alias(name, alias)
-        return client.get_model_version(name, version)
-    except MlflowException as error:
-        known = ", ".join(sorted(m.name for m in client.search_registered_models())) or "none"
-        raise ValueError(
-            f"{uri}: {error.message.splitlines()[0]} (registered models: {known}; "
-            "`python -m artclf.registry action=list` shows versions and aliases)"
-        ) from None
+    return get_version(match["name"], match["alias"] or match["version"], client)
 
 
-def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
-    """Download (once) and return the ``.ckpt`` that the model version's run logged."""
-    client = MlflowClient()
-    version = model_version(uri, client)
+def _download(client: MlflowClient, version, uri: str, cache: Path) -> Path:
+    """The version's checkpoint: inside its logged model, else under its run's checkpoints/."""
+    if version.model_id:
+        location = client.get_logged_model(version.model_id).artifact_location
+        target = cache / version.model_id / Path(MODEL_CHECKPOINT).name
+        source = f"{location.rstrip('/')}/{MODEL_CHECKPOINT}"
+        if not target.is_file():
+            try:
+                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=target.parent)
+            except (MlflowException, OSError):
+                raise ValueError(
+                    f"{uri}: version {version.version}'s model files are missing ({source}); "
+                    "register a run that still has them, or delete this version"
+                ) from None
+        return target
     if not version.run_id:
         raise ValueError(f"{uri}: version {version.version} has no source run to load it from")
     names = [
@@ -56,28 +110,114 @@ def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
             f"{uri}: run {version.run_id} has no checkpoint under {CHECKPOINT_DIR}/; "
             "train it again with logger.log_checkpoint=true"
         )
-    root = Path(cache_dir or Path.home() / ".cache" / "artclf" / "registry") / version.run_id
-    target = root / names[0]
+    target = cache / version.run_id / names[0]
     if not target.is_file():
-        root.mkdir(parents=True, exist_ok=True)
-        client.download_artifacts(version.run_id, names[0], str(root))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_artifacts(version.run_id, names[0], str(cache / version.run_id))
     return target
 
 
-def register_run(run_id: str, name: str, alias: str | None = "champion", client=None):
+def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
+    """Download (once) and return the ``.ckpt`` of the model version ``uri`` names."""
+    client = registry_client()
+    version = model_version(uri, client)
+    cache = Path(cache_dir or Path.home() / ".cache" / "artclf" / "registry")
+    return _download(client, version, uri, cache)
+
+
+def logged_model_id(run_id: str, client: MlflowClient) -> str | None:
+    """The MLflow Model the run logged (``tracking.pyfunc_model``), if any."""
+    run = client.get_run(run_id)
+    models = client.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run_id}'",
+        order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+    )
+    return models[0].model_id if models else None
+
+
+def version_tags(run_id: str, client: MlflowClient) -> dict[str, str]:
+    """Test metrics and data fingerprint of the run, as tags of the version it becomes."""
+    run = client.get_run(run_id)
+    tags = {k: f"{v:.6g}" for k, v in run.data.metrics.items() if k.startswith("test/")}
+    for key in ("artclf.data_fingerprint", "choice.data", "choice.model"):
+        if key in run.data.tags:
+            tags[key] = run.data.tags[key]
+    return tags
+
+
+def register_run(run_id: str, name: str, alias: str | None = CHAMPION, client=None):
     """Register the model that run ``run_id`` trained as a new version of ``name`` (created when
-    absent), pointing at the run's checkpoints; ``alias`` is moved onto the new version."""
-    client = client or MlflowClient()
+    absent): its logged MLflow Model, or its checkpoints for a run that logged none. The version
+    is tagged with the run's test metrics; ``alias`` is moved onto it."""
+    client = client or registry_client()
     try:
         client.get_registered_model(name)
     except MlflowException:
-        try:
+        with contextlib.suppress(MlflowException):  # created by a parallel job meanwhile
             client.create_registered_model(name)
-        except MlflowException:  # created by a parallel job meanwhile
-            pass
+    model_id = logged_model_id(run_id, client)
+    source = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{CHECKPOINT_DIR}"
     version = client.create_model_version(
-        name, source=f"runs:/{run_id}/{CHECKPOINT_DIR}", run_id=run_id
+        name, source=source, run_id=run_id, tags=version_tags(run_id, client), model_id=model_id
     )
     if alias:
         client.set_registered_model_alias(name, alias, version.version)
     return version
+
+
+def register_trained(run_id: str, name: str):
+    """Register a freshly trained run: ``champion`` if the model has none, else ``challenger``."""
+    client = registry_client()
+    try:
+        has_champion = CHAMPION in client.get_registered_model(name).aliases
+    except MlflowException:
+        has_champion = False
+    return register_run(run_id, name, CHALLENGER if has_champion else CHAMPION, client)
+
+
+def default_model_name(cfg) -> str:
+    """``<data>-<labels>``, e.g. ``wikiart-style`` or ``synthetic-origin_style``."""
+    from artclf.tracking.runs import _choices
+
+    data = _choices(cfg).get("data") or str(cfg.data.get("source", "data"))
+    labels = cfg.data.get("labels", "label")
+    labels = "+".join(labels) if not isinstance(labels, str) else labels
+    return f"{data}-{labels}"
+
+
+def list_versions(name: str | None = None) -> list[dict[str, Any]]:
+    """Every version (of ``name``, or of every model): aliases, source run, data, metrics."""
+    client = registry_client()
+    names = [name] if name else sorted(m.name for m in client.search_registered_models())
+    rows = []
+    for model in names:
+        try:
+            aliases = client.get_registered_model(model).aliases
+        except MlflowException:
+            raise ValueError(f"no registered model {model!r} ({_known(client, model)})") from None
+        by_version: dict[str, list[str]] = {}
+        for alias, number in aliases.items():
+            by_version.setdefault(str(number), []).append(alias)
+        for version in client.search_model_versions(f"name = '{model}'"):
+            metrics = {k: float(v) for k, v in version.tags.items() if k.startswith("test/")}
+            rows.append(
+                {
+                    "name": model,
+                    "version": int(version.version),
+                    "aliases": sorted(by_version.get(str(version.version), [])),
+                    "run_id": version.run_id,
+                    "data": version.tags.get("choice.data"),
+                    "data_fingerprint": version.tags.get("artclf.data_fingerprint"),
+                    "metrics": metrics,
+                    "description": version.description or "",
+                }
+            )
+    return sorted(rows, key=lambda r: (r["name"], -r["version"]))
+
+
+def set_champion(name: str, version: str | int, reason: str) -> None:
+    """Move ``champion`` onto ``version`` and record why in its description."""
+    client = registry_client()
+    client.set_registered_model_alias(name, CHAMPION, str(version))
+    client.update_model_version(name, str(version), description=reason)
