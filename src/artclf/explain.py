@@ -28,6 +28,7 @@ from artclf.inference import (
 )
 from artclf.models.module import ClassificationModule
 from artclf.reports import image_grid_figure
+from artclf.tracking.registry import resolve_ckpt_option
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def prediction_grid_figure(
 def explain(cfg: DictConfig) -> list[Path]:
     """Write one overlay PNG per input image (image | attribution of the predicted class, or
     of ``target`` when given); return their paths."""
+    resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
     task = cfg.get("task") or next(iter(module.tasks))
     if task not in module.tasks:

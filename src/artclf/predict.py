@@ -23,6 +23,7 @@ from artclf.inference import (
     predict_probabilities,
     top_labels,
 )
+from artclf.tracking.registry import resolve_ckpt_option
 
 OUTPUTS = ("table", "json")
 
@@ -34,6 +35,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         raise ValueError(f"output={cfg.output!r}; valid choices: {', '.join(OUTPUTS)}")
     if int(cfg.top_k) < 1:
         raise ValueError(f"top_k={cfg.top_k}; must be at least 1")
+    resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
     paths, images = load_images(image_paths(cfg.input), int(module.hparams.model["image_size"]))
     probs = predict_probabilities(module, images, int(cfg.batch_size))

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger(__name__)
 
 FINGERPRINT_TAG = "artclf.data_fingerprint"
+REGISTER_AS_TAG = "artclf.register_as"
 
 
 def in_multirun() -> bool:
@@ -72,6 +73,7 @@ def publish_classifier(
     if name is None:
         return
     if in_multirun() and cfg.logger.get("register_sweep", "best") != "all":
+        mlflow.set_tag(REGISTER_AS_TAG, name)  # the sweep's end registers its best job
         log.info("sweep job: the best job of the sweep is registered as %s at its end", name)
         return
     register_trained(run_id, name)

@@ -77,8 +77,7 @@ def model_version(uri: str, client: MlflowClient | None = None):
     match = _MODEL_URI.match(uri)
     if match is None:
         raise ValueError(
-            f"model={uri!r} is not a registry URI; use models:/<name>@<alias> or "
-            "models:/<name>/<version>"
+            f"{uri!r} is not a registry URI; use models:/<name>@<alias> or models:/<name>/<version>"
         )
     return get_version(match["name"], match["alias"] or match["version"], client)
 
@@ -123,6 +122,13 @@ def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
     version = model_version(uri, client)
     cache = Path(cache_dir or Path.home() / ".cache" / "artclf" / "registry")
     return _download(client, version, uri, cache)
+
+
+def resolve_ckpt_option(cfg) -> None:
+    """``ckpt_path=models:/<name>@<alias>`` (or ``/<version>``) becomes, in place, the local
+    checkpoint of that version. (Not ``model=``: Hydra reads that as the ``model`` group.)"""
+    if is_model_uri(cfg.ckpt_path):
+        cfg.ckpt_path = str(resolve_checkpoint(cfg.ckpt_path))
 
 
 def logged_model_id(run_id: str, client: MlflowClient) -> str | None:
