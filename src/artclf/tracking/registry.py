@@ -11,6 +11,7 @@ moves ``champion`` afterwards.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,10 @@ def model_version(uri: str, client: MlflowClient | None = None):
 
 def _download(client: MlflowClient, version, uri: str, cache: Path) -> Path:
     """The version's checkpoint: inside its logged model, else under its run's checkpoints/."""
-    if version.model_id:
-        location = client.get_logged_model(version.model_id).artifact_location
-        target = cache / version.model_id / Path(MODEL_CHECKPOINT).name
+    model_id = version.model_id or _logged_model_of_source(version.source)
+    if model_id:
+        location = client.get_logged_model(model_id).artifact_location
+        target = cache / model_id / Path(MODEL_CHECKPOINT).name
         source = f"{location.rstrip('/')}/{MODEL_CHECKPOINT}"
         if not target.is_file():
             try:
@@ -109,18 +111,25 @@ def _download(client: MlflowClient, version, uri: str, cache: Path) -> Path:
             f"{uri}: run {version.run_id} has no checkpoint under {CHECKPOINT_DIR}/; "
             "train it again with logger.log_checkpoint=true"
         )
-    target = cache / version.run_id / names[0]
+    target = cache / version.run_id / Path(names[0]).name
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
-        client.download_artifacts(version.run_id, names[0], str(cache / version.run_id))
+        client.download_artifacts(version.run_id, names[0], str(target.parent))
     return target
+
+
+def _logged_model_of_source(source: str | None) -> str | None:
+    """``m-…`` of a version whose source is a logged model (``models:/m-…``)."""
+    match = re.match(r"^models:/(m-[0-9a-f]+)$", source or "")
+    return match[1] if match else None
 
 
 def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
     """Download (once) and return the ``.ckpt`` of the model version ``uri`` names."""
     client = registry_client()
     version = model_version(uri, client)
-    cache = Path(cache_dir or Path.home() / ".cache" / "artclf" / "registry")
+    default = Path(os.environ.get("ARTCLF_CACHE", Path.home() / ".cache" / "artclf"))
+    cache = Path(cache_dir or default / "registry")
     return _download(client, version, uri, cache)
 
 
