@@ -18,6 +18,8 @@ from mlflow.tracking import MlflowClient
 #: Params that differ between runs without being a choice a person made.
 NOISE_PARAMS = ("paths.", "hydra.", "logger.run_name", "data.root", "data.cache_dir")
 METRIC_PREFIXES = ("val/", "test/")
+#: Config groups whose chosen option is a column (when any run chose one).
+CHOICE_GROUPS = ("experiment", "data", "model", "backbone", "aug", "optim", "scheduler")
 
 
 @dataclass
@@ -95,7 +97,7 @@ def leaderboard(runs: list[Run]) -> pd.DataFrame:
     rows = []
     for run in runs:
         row = {"run_name": run.info.run_name, "run_id": run.info.run_id}
-        row.update({k: v for k, v in run.data.tags.items() if k.startswith("choice.")})
+        row.update({f"choice.{g}": run.data.tags.get(f"choice.{g}") for g in CHOICE_GROUPS})
         row.update({k: run.data.params.get(k) for k in swept})
         row.update(
             {k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(METRIC_PREFIXES)}
@@ -104,7 +106,11 @@ def leaderboard(runs: list[Run]) -> pd.DataFrame:
         row["duration_s"] = round((end - run.info.start_time) / 1000, 1)
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("run_name", kind="stable")
+    unset = [c for c in table if c.startswith("choice.") and table[c].isin([None, "None"]).all()]
+    table = table.drop(columns=unset)
     metric, mode = objective(runs)
+    first = ["run_name", *swept, metric]
+    table = table[[c for c in first if c in table] + [c for c in table if c not in first]]
     if metric in table:
         table = table.sort_values(
             metric, ascending=mode == "min", na_position="last", kind="stable"
