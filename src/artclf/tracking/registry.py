@@ -32,16 +32,18 @@ def is_model_uri(source: str | Path) -> bool:
 
 
 def registry_client() -> MlflowClient:
-    """A client whose store has a model registry, else a ValueError that says which to use."""
+    """A client whose store has a working model registry, else a ValueError naming the fix."""
     from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
 
-    client = MlflowClient()
     try:
-        client._get_registry_client()
-    except UnsupportedModelRegistryStoreURIException:
+        client = MlflowClient()
+        client.search_registered_models(max_results=1)
+    except (UnsupportedModelRegistryStoreURIException, MlflowException) as error:
+        reason = error.message.splitlines()[0].split(". ")[0]
         raise ValueError(
-            f"the store {mlflow.get_tracking_uri()} has no model registry; point "
-            "MLFLOW_TRACKING_URI at a database store (sqlite:///mlflow.db) or an MLflow server"
+            f"the store {mlflow.get_tracking_uri()} has no usable model registry ({reason}); "
+            "point MLFLOW_TRACKING_URI at a database store (sqlite:///mlflow.db) or an MLflow "
+            "server with a database backend"
         ) from None
     return client
 
