@@ -16,7 +16,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 #: Params that differ between runs without being a choice a person made.
-NOISE_PARAMS = ("paths.", "hydra.", "logger.run_name", "data.root", "data.cache_dir")
+NOISE_PARAMS = ("paths.", "hydra.", "logger.", "data.root", "data.cache_dir")
 METRIC_PREFIXES = ("val/", "test/")
 #: Config groups whose chosen option is a column (when any run chose one).
 CHOICE_GROUPS = ("experiment", "data", "model", "backbone", "aug", "optim", "scheduler")
@@ -41,7 +41,7 @@ def objective(runs: list[Run]) -> tuple[str, str]:
     return metric, "min" if "loss" in metric else "max"
 
 
-def _finished(runs: list[Run]) -> list[Run]:
+def _training(runs: list[Run]) -> list[Run]:
     return [r for r in runs if r.data.tags.get("artclf.role") != "sweep"]
 
 
@@ -77,9 +77,13 @@ def select_runs(
         experiment_id = latest[0].info.experiment_id
         runs = client.search_runs([experiment_id], "tags.`artclf.task` = 'train'")
         title = f"experiment {client.get_experiment(experiment_id).name}"
-    runs = [r for r in _finished(runs) if r.data.params.get("task_name", "train") == "train"]
+    runs = [r for r in _training(runs) if r.data.params.get("task_name", "train") == "train"]
+    unfinished = sum(r.info.status != "FINISHED" for r in runs)
+    runs = [r for r in runs if r.info.status == "FINISHED"]
     if not runs:
-        raise ValueError(f"{title}: no training runs to report on")
+        raise ValueError(f"{title}: no finished training runs to report on")
+    if unfinished:
+        title += f" ({unfinished} unfinished or failed runs left out)"
     parent_ids = {r.data.tags.get("mlflow.parentRunId") for r in runs}
     return Selection(runs, parent or (parent_ids.pop() if len(parent_ids) == 1 else None), title)
 

@@ -49,10 +49,14 @@ class Report:
 def metric_vs_params_figure(table: pd.DataFrame, metric: str, params: list[str]) -> Figure:
     """The optimised metric against each swept param: numbers on a (log, when they span over
     a decade) axis, other values as categories."""
+    columns = min(len(params), 3)
+    rows = -(-len(params) // columns)
     fig, axes = plt.subplots(
-        1, len(params), figsize=(4 * len(params), 3.4), squeeze=False, layout="constrained"
+        rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, layout="constrained"
     )
-    for ax, param in zip(axes.flat, params, strict=True):
+    for ax in axes.flat[len(params) :]:
+        ax.axis("off")
+    for ax, param in zip(axes.flat, params, strict=False):
         values = pd.to_numeric(table[param], errors="coerce")
         if values.notna().all():
             ax.scatter(values, table[metric], s=36)
