@@ -68,9 +68,14 @@ def get_version(name: str, ref: str | int, client: MlflowClient | None = None):
             return client.get_model_version(name, ref)
         return client.get_model_version_by_alias(name, ref)
     except MlflowException as error:
+        hint = (
+            "train another with logger.register=true, or pass candidate=<version>; "
+            if ref == CHALLENGER
+            else ""
+        )
         raise ValueError(
             f"models:/{name}{'/' if ref.isdigit() else '@'}{ref}: "
-            f"{error.message.splitlines()[0]} ({_known(client, name)}; "
+            f"{error.message.splitlines()[0]} ({_known(client, name)}; {hint}"
             "`python -m artclf.registry action=list` shows versions and aliases)"
         ) from None
 
