@@ -21,9 +21,6 @@ GROUPS = {p.name for p in CONFIG_DIR.iterdir() if p.is_dir()}
 OVERRIDE = re.compile(r"(?<![\w.\-/:])([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)=([^\s,;)`]*)")
 COMMAND = re.compile(r"python -m artclf\.(\w+)")
 ABSENT = object()
-#: Commands that messages here name but that live on another branch until the merge
-#: (`python -m artclf.registry`, branch registry): empty this once they are in the tree.
-PENDING_COMMANDS = {"registry"}
 
 
 def compose_command(name: str, *overrides: str) -> DictConfig:
@@ -89,8 +86,6 @@ def test_the_scan_finds_the_suggestions_it_should() -> None:
 def test_every_suggested_key_exists_in_a_command(configs: dict[str, DictConfig]) -> None:
     wrong = []
     for where, key, command in suggested_keys():
-        if command in PENDING_COMMANDS and command not in configs:
-            continue
         scope = configs if command is None else {command: configs.get(command, ABSENT)}
         if command is not None and command not in configs:
             wrong.append(f"{where}: names python -m artclf.{command}, which does not exist")

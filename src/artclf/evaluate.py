@@ -34,6 +34,7 @@ from artclf.inference import load_images, load_module, predict_probabilities
 from artclf.models.metrics import classification_metrics
 from artclf.models.module import ClassificationModule
 from artclf.reports import confusion_matrix_figure, image_grid_figure, per_class_report
+from artclf.tracking.registry import resolve_ckpt_option
 
 log = logging.getLogger(__name__)
 SPLITS = ("test", "val", "all")
@@ -229,6 +230,7 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     its training monitored)."""
     if cfg.eval_split not in SPLITS:
         raise ValueError(f"eval_split={cfg.eval_split!r}; valid choices: {', '.join(SPLITS)}")
+    resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
     data = data_config(cfg, module)
     table = split_records(data, str(cfg.eval_split), module)

@@ -27,6 +27,7 @@ from artclf.inference import (
 )
 from artclf.models.module import ClassificationModule
 from artclf.reports import image_grid_figure
+from artclf.tracking.registry import resolve_ckpt_option
 from artclf.validation import check_writable_dir
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def explain(cfg: DictConfig) -> list[Path]:
     """Write one overlay PNG per input image (image | attribution of the predicted class, or
     of ``target`` when given); return their paths."""
     out_dir = check_writable_dir(cfg.output_dir, "output_dir")
+    resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
     task = cfg.get("task") or next(iter(module.tasks))
     if task not in module.tasks:

@@ -110,3 +110,22 @@ def predict_probabilities(
     finally:
         module.to(home, memory_format=torch.contiguous_format)
     return {task: torch.cat(parts) for task, parts in out.items()}
+
+
+def top_labels(
+    tasks: dict[str, list[str]], probs: dict[str, Tensor], top_k: int
+) -> list[dict[str, list[dict[str, float | str]]]]:
+    """Per image, per task, the ``top_k`` classes as ``{"label", "probability"}``, best first
+    (what ``predict`` prints and the logged MLflow model returns)."""
+    count = len(next(iter(probs.values())))
+    results = []
+    for i in range(count):
+        per_task = {}
+        for task, classes in tasks.items():
+            top = probs[task][i].topk(min(top_k, len(classes)))
+            per_task[task] = [
+                {"label": classes[j], "probability": round(float(p), 6)}
+                for p, j in zip(top.values, top.indices, strict=True)
+            ]
+        results.append(per_task)
+    return results

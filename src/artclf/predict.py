@@ -16,7 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from artclf.cli import run_or_exit
-from artclf.inference import image_paths, load_images, load_module, predict_probabilities
+from artclf.inference import (
+    image_paths,
+    load_images,
+    load_module,
+    predict_probabilities,
+    top_labels,
+)
+from artclf.tracking.registry import resolve_ckpt_option
 
 OUTPUTS = ("table", "json")
 
@@ -28,19 +35,15 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         raise ValueError(f"output={cfg.output!r}; valid choices: {', '.join(OUTPUTS)}")
     if int(cfg.top_k) < 1:
         raise ValueError(f"top_k={cfg.top_k}; must be at least 1")
+    resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
     paths, images = load_images(image_paths(cfg.input), int(module.hparams.model["image_size"]))
     probs = predict_probabilities(module, images, int(cfg.batch_size))
-    results = []
-    for i, path in enumerate(paths):
-        per_task = {}
-        for task, classes in module.tasks.items():
-            top = probs[task][i].topk(min(int(cfg.top_k), len(classes)))
-            per_task[task] = [
-                {"label": classes[j], "probability": round(float(p), 6)}
-                for p, j in zip(top.values, top.indices, strict=True)
-            ]
-        results.append({"path": str(path), "predictions": per_task})
+    ranked = top_labels(module.tasks, probs, int(cfg.top_k))
+    results = [
+        {"path": str(path), "predictions": per_task}
+        for path, per_task in zip(paths, ranked, strict=True)
+    ]
     return results
 
 

@@ -157,6 +157,11 @@ def train(cfg: DictConfig) -> float:
             if run is not None:
                 log_test_reports(run.info.run_id, module)
                 log_gradcam_grid(run.info.run_id, module, datamodule)
+        if run is not None and cfg.get("task", "classify") == "classify":
+            from artclf.tracking.publish import publish_classifier
+
+            best = checkpoint.best_model_path
+            publish_classifier(cfg, run.info.run_id, trainer, module, datamodule, best)
         if run is not None and cfg.logger.get("log_checkpoint") and checkpoint.best_model_path:
             import mlflow
 

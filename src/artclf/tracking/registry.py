@@ -1,22 +1,83 @@
-"""MLflow Model Registry: resolve a ``models:/<name>@<alias>`` (or ``models:/<name>/<version>``)
-URI to the training checkpoint behind it, so every command that takes ``ckpt_path=`` can take a
-registered model too."""
+"""MLflow Model Registry: register a run's logged model as a version, resolve a
+``models:/<name>@<alias>`` (or ``models:/<name>/<version>``) URI to the checkpoint behind it
+(so every command that takes ``ckpt_path=`` takes a registered model too), list versions and
+move the ``champion`` alias.
+
+A new version gets the alias ``champion`` when the model has none yet, else ``challenger``;
+only ``python -m artclf.registry action=promote`` (or ``register_run(..., alias="champion")``)
+moves ``champion`` afterwards.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from pathlib import Path
+from typing import Any
 
+import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 CHECKPOINT_DIR = "checkpoints"
+CHAMPION, CHALLENGER = "champion", "challenger"
+#: The slim checkpoint inside a logged pyfunc model (``tracking.pyfunc_model``).
+MODEL_CHECKPOINT = "artifacts/model.ckpt"
 
 
 def is_model_uri(source: str | Path) -> bool:
     return str(source).startswith("models:/")
+
+
+def registry_client() -> MlflowClient:
+    """A client whose store has a working model registry, else a ValueError naming the fix."""
+    from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
+
+    try:
+        client = MlflowClient()
+        client.search_registered_models(max_results=1)
+    except (UnsupportedModelRegistryStoreURIException, MlflowException) as error:
+        reason = error.message.splitlines()[0].split(". ")[0]
+        raise ValueError(
+            f"the store {mlflow.get_tracking_uri()} has no usable model registry ({reason}); "
+            "point MLFLOW_TRACKING_URI at a database store (sqlite:///mlflow.db) or an MLflow "
+            "server with a database backend"
+        ) from None
+    return client
+
+
+def _known(client: MlflowClient, name: str) -> str:
+    """What the registry holds, for error messages: the aliases of ``name``, or the models."""
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        known = ", ".join(sorted(m.name for m in client.search_registered_models())) or "none"
+        return f"registered models: {known}"
+    aliases = ", ".join(f"@{a}" for a in sorted(model.aliases)) or "none"
+    return f"aliases of {name}: {aliases}"
+
+
+def get_version(name: str, ref: str | int, client: MlflowClient | None = None):
+    """The ``ModelVersion`` of ``name`` that ``ref`` names: an alias or a version number."""
+    client = client or registry_client()
+    ref = str(ref)
+    try:
+        if ref.isdigit():
+            return client.get_model_version(name, ref)
+        return client.get_model_version_by_alias(name, ref)
+    except MlflowException as error:
+        hint = (
+            "train another with logger.register=true, or pass candidate=<version>; "
+            if ref == CHALLENGER
+            else ""
+        )
+        raise ValueError(
+            f"models:/{name}{'/' if ref.isdigit() else '@'}{ref}: "
+            f"{error.message.splitlines()[0]} ({_known(client, name)}; {hint}"
+            "`python -m artclf.registry action=list` shows versions and aliases)"
+        ) from None
 
 
 def model_version(uri: str, client: MlflowClient | None = None):
@@ -24,27 +85,27 @@ def model_version(uri: str, client: MlflowClient | None = None):
     match = _MODEL_URI.match(uri)
     if match is None:
         raise ValueError(
-            f"model={uri!r} is not a registry URI; use models:/<name>@<alias> or "
-            "models:/<name>/<version>"
+            f"{uri!r} is not a registry URI; use models:/<name>@<alias> or models:/<name>/<version>"
         )
-    client = client or MlflowClient()
-    name, alias, version = match["name"], match["alias"], match["version"]
-    try:
-        if alias:
-            return client.get_model_version_by_alias(name, alias)
-        return client.get_model_version(name, version)
-    except MlflowException as error:
-        known = ", ".join(sorted(m.name for m in client.search_registered_models())) or "none"
-        raise ValueError(
-            f"{uri}: {error.message.splitlines()[0]} (registered models: {known}; "
-            "`python -m artclf.registry action=list` shows versions and aliases)"
-        ) from None
+    return get_version(match["name"], match["alias"] or match["version"], client)
 
 
-def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
-    """Download (once) and return the ``.ckpt`` that the model version's run logged."""
-    client = MlflowClient()
-    version = model_version(uri, client)
+def _download(client: MlflowClient, version, uri: str, cache: Path) -> Path:
+    """The version's checkpoint: inside its logged model, else under its run's checkpoints/."""
+    model_id = version.model_id or _logged_model_of_source(version.source)
+    if model_id:
+        location = client.get_logged_model(model_id).artifact_location
+        target = cache / model_id / Path(MODEL_CHECKPOINT).name
+        source = f"{location.rstrip('/')}/{MODEL_CHECKPOINT}"
+        if not target.is_file():
+            try:
+                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=target.parent)
+            except (MlflowException, OSError):
+                raise ValueError(
+                    f"{uri}: version {version.version}'s model files are missing ({source}); "
+                    "register a run that still has them, or delete this version"
+                ) from None
+        return target
     if not version.run_id:
         raise ValueError(f"{uri}: version {version.version} has no source run to load it from")
     names = [
@@ -57,26 +118,128 @@ def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
             f"{uri}: run {version.run_id} has no checkpoint under {CHECKPOINT_DIR}/; "
             "train it again with logger.log_checkpoint=true"
         )
-    root = Path(cache_dir or Path.home() / ".cache" / "artclf" / "registry") / version.run_id
-    target = root / Path(names[0]).name  # download_artifacts keeps the file name only
+    target = cache / version.run_id / Path(names[0]).name
     if not target.is_file():
-        root.mkdir(parents=True, exist_ok=True)
-        target = Path(client.download_artifacts(version.run_id, names[0], str(root)))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_artifacts(version.run_id, names[0], str(target.parent))
     return target
 
 
-def register_run(run_id: str, name: str, alias: str | None = "champion", client=None):
+def _logged_model_of_source(source: str | None) -> str | None:
+    """``m-…`` of a version whose source is a logged model (``models:/m-…``)."""
+    match = re.match(r"^models:/(m-[0-9a-f]+)$", source or "")
+    return match[1] if match else None
+
+
+def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
+    """Download (once) and return the ``.ckpt`` of the model version ``uri`` names."""
+    client = registry_client()
+    version = model_version(uri, client)
+    default = Path(os.environ.get("ARTCLF_CACHE", Path.home() / ".cache" / "artclf"))
+    cache = Path(cache_dir or default / "registry")
+    return _download(client, version, uri, cache)
+
+
+def resolve_ckpt_option(cfg) -> None:
+    """``ckpt_path=models:/<name>@<alias>`` (or ``/<version>``) becomes, in place, the local
+    checkpoint of that version. (Not ``model=``: Hydra reads that as the ``model`` group.)"""
+    if is_model_uri(cfg.ckpt_path):
+        cfg.ckpt_path = str(resolve_checkpoint(cfg.ckpt_path))
+
+
+def logged_model_id(run_id: str, client: MlflowClient) -> str | None:
+    """The MLflow Model the run logged (``tracking.pyfunc_model``), if any."""
+    run = client.get_run(run_id)
+    models = client.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run_id}'",
+        order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+    )
+    return models[0].model_id if models else None
+
+
+def version_tags(run_id: str, client: MlflowClient) -> dict[str, str]:
+    """Test metrics and data fingerprint of the run, as tags of the version it becomes."""
+    run = client.get_run(run_id)
+    tags = {k: f"{v:.6g}" for k, v in run.data.metrics.items() if k.startswith("test/")}
+    for key in ("artclf.data_fingerprint", "choice.data", "choice.model"):
+        if key in run.data.tags:
+            tags[key] = run.data.tags[key]
+    return tags
+
+
+def register_run(run_id: str, name: str, alias: str | None = CHAMPION, client=None):
     """Register the model that run ``run_id`` trained as a new version of ``name`` (created when
-    absent), pointing at the run's checkpoints; ``alias`` is moved onto the new version."""
-    client = client or MlflowClient()
+    absent): its logged MLflow Model, or its checkpoints for a run that logged none. The version
+    is tagged with the run's test metrics; ``alias`` is moved onto it."""
+    client = client or registry_client()
     try:
         client.get_registered_model(name)
     except MlflowException:
         with contextlib.suppress(MlflowException):  # created by a parallel job meanwhile
             client.create_registered_model(name)
+    model_id = logged_model_id(run_id, client)
+    source = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{CHECKPOINT_DIR}"
     version = client.create_model_version(
-        name, source=f"runs:/{run_id}/{CHECKPOINT_DIR}", run_id=run_id
+        name, source=source, run_id=run_id, tags=version_tags(run_id, client), model_id=model_id
     )
     if alias:
         client.set_registered_model_alias(name, alias, version.version)
     return version
+
+
+def register_trained(run_id: str, name: str):
+    """Register a freshly trained run: ``champion`` if the model has none, else ``challenger``."""
+    client = registry_client()
+    try:
+        has_champion = CHAMPION in client.get_registered_model(name).aliases
+    except MlflowException:
+        has_champion = False
+    return register_run(run_id, name, CHALLENGER if has_champion else CHAMPION, client)
+
+
+def default_model_name(cfg) -> str:
+    """``<data>-<labels>``, e.g. ``wikiart-style`` or ``synthetic-origin_style``."""
+    from artclf.tracking.runs import _choices
+
+    data = _choices(cfg).get("data") or str(cfg.data.get("source", "data"))
+    labels = cfg.data.get("labels", "label")
+    labels = "+".join(labels) if not isinstance(labels, str) else labels
+    return f"{data}-{labels}"
+
+
+def list_versions(name: str | None = None) -> list[dict[str, Any]]:
+    """Every version (of ``name``, or of every model): aliases, source run, data, metrics."""
+    client = registry_client()
+    names = [name] if name else sorted(m.name for m in client.search_registered_models())
+    rows = []
+    for model in names:
+        try:
+            aliases = client.get_registered_model(model).aliases
+        except MlflowException:
+            raise ValueError(f"no registered model {model!r} ({_known(client, model)})") from None
+        by_version: dict[str, list[str]] = {}
+        for alias, number in aliases.items():
+            by_version.setdefault(str(number), []).append(alias)
+        for version in client.search_model_versions(f"name = '{model}'"):
+            metrics = {k: float(v) for k, v in version.tags.items() if k.startswith("test/")}
+            rows.append(
+                {
+                    "name": model,
+                    "version": int(version.version),
+                    "aliases": sorted(by_version.get(str(version.version), [])),
+                    "run_id": version.run_id,
+                    "data": version.tags.get("choice.data"),
+                    "data_fingerprint": version.tags.get("artclf.data_fingerprint"),
+                    "metrics": metrics,
+                    "description": version.description or "",
+                }
+            )
+    return sorted(rows, key=lambda r: (r["name"], -r["version"]))
+
+
+def set_champion(name: str, version: str | int, reason: str) -> None:
+    """Move ``champion`` onto ``version`` and record why in its description."""
+    client = registry_client()
+    client.set_registered_model_alias(name, CHAMPION, str(version))
+    client.update_model_version(name, str(version), description=reason)

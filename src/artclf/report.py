@@ -1,0 +1,73 @@
+"""``python -m artclf.report [sweep=<parent id> | runs=[...] | experiment=<name>]``: leaderboard
+(terminal, markdown, CSV), figures and one self-contained HTML page of a set of runs; a sweep's
+report is also logged to its parent run. See ``conf/report.yaml``."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from artclf.cli import run_or_exit
+
+HEADLINE = ("test/acc", "test/macro_f1")
+
+
+def report(cfg: DictConfig):
+    import mlflow
+
+    from artclf.leaderboard import select_runs
+    from artclf.sweep_report import write_report
+
+    mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
+    runs = [str(r) for r in cfg.runs] if cfg.get("runs") else None
+    if sum(x is not None for x in (cfg.sweep, runs, cfg.experiment)) > 1:
+        raise ValueError("pass one of sweep=, runs= or experiment= (or none: latest experiment)")
+    client = mlflow.MlflowClient()
+    selection = run_or_mlflow_error(select_runs, client, cfg.experiment, cfg.sweep, runs)
+    command = "python -m artclf.report " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return write_report(client, selection, Path(cfg.output_dir), command.strip())
+
+
+def run_or_mlflow_error(fn, *args):
+    """A run id the store does not know is a user error, not a crash."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return fn(*args)
+    except MlflowException as error:
+        raise ValueError(
+            f"{error.message.splitlines()[0]}; list runs with `make ui` or pass experiment="
+        ) from None
+
+
+def show(result) -> None:
+    """Run name, swept params and the headline metrics; the CSV and HTML have every column."""
+    from artclf.leaderboard import CHOICE_GROUPS
+
+    table = result.table
+    swept = [c for c in table if "/" not in c and c not in ("run_name", "run_id", "duration_s")]
+    swept = [c for c in swept if c.removeprefix("choice.") not in CHOICE_GROUPS]
+    columns = ["run_name", *swept, result.metric, *HEADLINE, "duration_s"]
+    columns = list(dict.fromkeys(c for c in columns if c in table))
+    rich_table = Table(title=f"leaderboard (best first by {result.metric})")
+    for column in columns:
+        rich_table.add_column(column, no_wrap=column == "run_name", overflow="fold")
+    for _, row in table[columns].iterrows():
+        rich_table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    Console().print(rich_table)
+    print(f"report: {result.html}\nleaderboard: {result.csv}")
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="report")
+def main(cfg: DictConfig) -> None:
+    show(run_or_exit(report, cfg))
+
+
+if __name__ == "__main__":
+    main()

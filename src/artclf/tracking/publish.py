@@ -1,0 +1,79 @@
+"""The end of a tracked classification run: log its MLflow Model, tag the data fingerprint,
+and register it when the config asks (``logger.register`` / ``logger.registered_model_name``).
+
+Inside a sweep each job only logs its model; the sweep's end registers the best job
+(``artclf.tracking.sweep.RegisterBestJob``) unless ``logger.register_sweep=all``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import mlflow
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_TAG = "artclf.data_fingerprint"
+REGISTER_AS_TAG = "artclf.register_as"
+
+
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def registration_name(cfg: DictConfig) -> str | None:
+    """The registered model's name this run asks for, or None (no registration)."""
+    from artclf.tracking.registry import default_model_name
+
+    logger = cfg.logger
+    if logger.get("registered_model_name"):
+        return str(logger.registered_model_name)
+    if logger.get("register"):
+        return default_model_name(cfg)
+    return None
+
+
+def final_checkpoint(trainer: L.Trainer, best_path: str, run_dir: Path) -> str:
+    """The best checkpoint, or (a run that never validated, e.g. 0 epochs) the final weights."""
+    if best_path:
+        return best_path
+    path = run_dir / "checkpoints" / "final.ckpt"
+    trainer.save_checkpoint(path, weights_only=True)
+    return str(path)
+
+
+def publish_classifier(
+    cfg: DictConfig,
+    run_id: str,
+    trainer: L.Trainer,
+    module: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    best_path: str,
+) -> None:
+    """Log the pyfunc model of ``module`` (weights of ``best_path``) to the run; register it."""
+    from artclf.tracking.pyfunc_model import data_fingerprint, log_classifier
+    from artclf.tracking.registry import register_trained
+
+    if not cfg.logger.get("log_model", True):
+        return
+    ckpt = final_checkpoint(trainer, best_path, Path(cfg.paths.run_dir))
+    fingerprint = data_fingerprint(datamodule.records.records, datamodule.root)
+    mlflow.set_tag(FINGERPRINT_TAG, fingerprint)
+    dataset = next(d for d in datamodule.datasets.values() if len(d))
+    example = dataset.image(0).transpose(1, 2, 0)  # CHW -> HWC
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    log_classifier(ckpt, module, config, fingerprint, example)
+    name = registration_name(cfg)
+    if name is None:
+        return
+    if in_multirun() and cfg.logger.get("register_sweep", "best") != "all":
+        mlflow.set_tag(REGISTER_AS_TAG, name)  # the sweep's end registers its best job
+        log.info("sweep job: the best job of the sweep is registered as %s at its end", name)
+        return
+    register_trained(run_id, name)
