@@ -60,6 +60,18 @@ def suggested_keys() -> list[tuple[str, str, str | None]]:
     return found
 
 
+def _has_key(cfg: DictConfig, key: str) -> bool:
+    """``key`` is in ``cfg``, whatever its value (an interpolation this command can't resolve
+    alone, such as ``${model.image_size}`` in a command without models, still counts)."""
+    *parents, leaf = key.split(".")
+    node = (
+        OmegaConf.select(cfg, ".".join(parents), throw_on_resolution_failure=False)
+        if parents
+        else cfg
+    )
+    return isinstance(node, DictConfig) and leaf in node
+
+
 def accepted(key: str, configs: dict[str, DictConfig]) -> bool:
     """A config group, a key of some command's config, or a key under a sub-config that is
     null by default (set by a preset, e.g. ``model.finetune``)."""
@@ -67,10 +79,15 @@ def accepted(key: str, configs: dict[str, DictConfig]) -> bool:
         return True
     parts = key.split(".")
     for cfg in configs.values():
-        if OmegaConf.select(cfg, key, default=ABSENT) is not ABSENT:
+        if OmegaConf.select(cfg, key, default=ABSENT, throw_on_resolution_failure=False) not in (
+            ABSENT,
+            None,
+        ) or _has_key(cfg, key):
             return True
         for end in range(len(parts) - 1, 0, -1):
-            prefix = OmegaConf.select(cfg, ".".join(parts[:end]), default=ABSENT)
+            prefix = OmegaConf.select(
+                cfg, ".".join(parts[:end]), default=ABSENT, throw_on_resolution_failure=False
+            )
             if prefix is not ABSENT:
                 if prefix is None:
                     return True
