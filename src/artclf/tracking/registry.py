@@ -4,6 +4,7 @@ registered model too."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -57,10 +58,10 @@ def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
             "train it again with logger.log_checkpoint=true"
         )
     root = Path(cache_dir or Path.home() / ".cache" / "artclf" / "registry") / version.run_id
-    target = root / names[0]
+    target = root / Path(names[0]).name  # download_artifacts keeps the file name only
     if not target.is_file():
         root.mkdir(parents=True, exist_ok=True)
-        client.download_artifacts(version.run_id, names[0], str(root))
+        target = Path(client.download_artifacts(version.run_id, names[0], str(root)))
     return target
 
 
@@ -71,10 +72,8 @@ def register_run(run_id: str, name: str, alias: str | None = "champion", client=
     try:
         client.get_registered_model(name)
     except MlflowException:
-        try:
+        with contextlib.suppress(MlflowException):  # created by a parallel job meanwhile
             client.create_registered_model(name)
-        except MlflowException:  # created by a parallel job meanwhile
-            pass
     version = client.create_model_version(
         name, source=f"runs:/{run_id}/{CHECKPOINT_DIR}", run_id=run_id
     )
