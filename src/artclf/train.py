@@ -61,7 +61,13 @@ def build_cyclegan(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataM
     return build(cfg)
 
 
-TASKS = {"classify": build_classification, "cyclegan": build_cyclegan}
+def build_adain(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule]:
+    from artclf.models.adain import build_adain as build
+
+    return build(cfg)
+
+
+TASKS = {"classify": build_classification, "cyclegan": build_cyclegan, "adain": build_adain}
 
 
 def build_callbacks(cfg: DictConfig, run_dir: Path) -> tuple[list[Callback], ModelCheckpoint]:
@@ -137,6 +143,10 @@ def train(cfg: DictConfig) -> float:
             import mlflow
 
             mlflow.log_artifact(checkpoint.best_model_path, artifact_path="checkpoints")
+            if cfg.logger.get("registered_model_name"):
+                from artclf.tracking.registry import register_run
+
+                register_run(run.info.run_id, str(cfg.logger.registered_model_name), "latest")
         log.info("%s = %.4f; run folder %s", cfg.optimized_metric, score, run_dir)
         return score
 
