@@ -1,5 +1,6 @@
 """``python -m artclf.stylize method=adain``: one forward pass per image with a trained AdaIN
-decoder (``artclf.train experiment=adain``), from a checkpoint or a registered model.
+decoder (``artclf.train experiment=adain``), from a checkpoint or a registered model: both go
+in ``ckpt_path=`` (``model=`` is Hydra's model config group).
 
 Every content image is stylised with every style, or, with ``style_weights``, once with the
 styles' statistics mixed by those weights. Results are measured exactly as Gatys results are
@@ -45,11 +46,11 @@ def stylize_adain(cfg: DictConfig) -> dict[str, float]:
     from artclf.models.adain import load_adain
     from artclf.stylize import _finish, _log_images, _mean
 
-    source = cfg.get("model") or cfg.get("ckpt_path")
+    source = cfg.get("ckpt_path")
     if not source:
         raise StyleTransferError(
             "method=adain needs a trained decoder: ckpt_path=CKPT (of `python -m artclf.train "
-            "experiment=adain`) or model=models:/adain@latest"
+            "experiment=adain`) or ckpt_path=models:/adain@champion"
         )
     if not cfg.content or not cfg.style:
         raise StyleTransferError("pass content=IMAGE_OR_FOLDER and style=IMAGE_OR_FOLDER")

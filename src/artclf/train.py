@@ -146,7 +146,7 @@ def train(cfg: DictConfig) -> float:
             if cfg.logger.get("registered_model_name"):
                 from artclf.tracking.registry import register_run
 
-                register_run(run.info.run_id, str(cfg.logger.registered_model_name), "latest")
+                register_run(run.info.run_id, str(cfg.logger.registered_model_name))
         log.info("%s = %.4f; run folder %s", cfg.optimized_metric, score, run_dir)
         return score
 

@@ -131,7 +131,7 @@ def load_adain(source: str) -> AdaINNet:
     if not path.is_file():
         raise StyleTransferError(
             f"checkpoint {source!r} does not exist; pass ckpt_path=.../checkpoints/last.ckpt of "
-            "an `artclf.train experiment=adain` run, or model=models:/adain@latest"
+            "an `artclf.train experiment=adain` run, or ckpt_path=models:/adain@champion"
         )
     module = AdaINModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
     return module.net.eval()
