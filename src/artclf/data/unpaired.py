@@ -72,7 +72,10 @@ class UnpairedImages(Dataset):
         return self.transform(open_rgb(path))
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        b_index = int(torch.randint(len(self.b), ())) if self.shuffle_b else index % len(self.b)
+        if self.shuffle_b:
+            b_index = int(torch.randint(len(self.b), ()))
+        else:  # half a turn: held-out pairs differ even when A and B are the same folders
+            b_index = (index + len(self.b) // 2) % len(self.b)
         return self._load(self.a[index % len(self.a)]), self._load(self.b[b_index])
 
 
