@@ -58,6 +58,10 @@ def stylize_adain(cfg: DictConfig) -> dict[str, float]:
     styles = io.expand_sources(cfg.style, "style")
     weights = _style_weights(cfg, len(styles))
     alpha = float(cfg.alpha)
+    if cfg.logger.get("tracking_uri"):  # the store a models:/ URI is looked up in
+        import mlflow
+
+        mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
     net = load_adain(str(source))
     bb = cfg.backbone  # the metric: the same taps Gatys is measured with
     taps = build_feature_taps(bb.name, bb.content_layers, bb.style_layers, bb.pretrained)
