@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from artclf.bench import (
+    adain_row,
     end_to_end_row,
     gradcam_row,
     input_pipeline_rows,
@@ -23,6 +24,7 @@ def test_rows_measure_ours_and_baseline_and_report_writes_json(tmp_path: Path) -
     rows.append(training_loop_row("simple_cnn", 16, epochs=1, batch=8))
     rows.append(gradcam_row("simple_cnn", 16, 0.2, batch=2))
     rows.append(end_to_end_row(tmp_path / "images", "simple_cnn", 16, batch=4))
+    rows.append(adain_row(32, steps=2, seconds=0.2))
     assert all(r.ours > 0 and r.baseline > 0 for r in rows)
     report(rows, tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "bench.json").read_text())

@@ -6,8 +6,9 @@ our Lightning training loop against a bare PyTorch loop on the same model and ba
 training end to end (real files, our datamodule and module) against the same model fed one
 resident batch, the compute ceiling;
 inference precision/layout variants; batched Grad-CAM against one image per call; Gatys
-style transfer on Lite0 against VGG19 taps; training beside CPU hogs with artclf's thread
-policy against torch's defaults (``--only contention`` runs just that).
+style transfer on Lite0 against VGG19 taps; AdaIN against Gatys, per image; training beside
+CPU hogs with artclf's thread policy against torch's defaults (``--only contention`` runs
+just that).
 """
 
 from __future__ import annotations
@@ -312,6 +313,37 @@ def contention_rows(hogs: int, seconds: float) -> list[Row]:
     ]
 
 
+def adain_row(size: int, steps: int, seconds: float) -> Row:
+    """Images per minute of AdaIN (one encoder + decoder pass, style statistics included)
+    against Gatys on the same Lite0 taps (``steps`` LBFGS evaluations), same image pair;
+    weights do not change either's speed, so both use untrained ones."""
+    from artclf.models.adain import AdaINModule
+    from artclf.style.backbones import build_feature_taps
+    from artclf.style.engine import TransferSettings, transfer
+
+    generator = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, size, size, generator=generator)
+    style = torch.rand(1, 3, size, size, generator=generator)
+    net = AdaINModule(pretrained=False).net.eval()
+
+    def fast() -> int:
+        with torch.no_grad():
+            net(content, [style])
+        return 1
+
+    taps = build_feature_taps("efficientnet_lite0", pretrained=False)
+    start = time.perf_counter()
+    transfer(taps, content, style, TransferSettings(steps=steps))
+    gatys = 60.0 / (time.perf_counter() - start)
+    return Row(
+        f"stylize {size}² AdaIN, efficientnet_lite0",
+        60.0 * throughput(fast, seconds, warmup=1),
+        gatys,
+        f"Gatys LBFGS {steps} steps",
+        unit="img/min",
+    )
+
+
 def machine() -> str:
     """The GPU, or the CPU model and torch's thread count: ratios are comparable only on one."""
     if torch.cuda.is_available():
@@ -346,6 +378,7 @@ def run(seconds: float, quick: bool, roots: dict[str, Path]) -> list[Row]:
         inference_row("resnet18", 224, seconds),
         gradcam_row("resnet18", 224, seconds),
         style_transfer_row(256, steps=20),
+        adain_row(256, steps=200, seconds=seconds),
         *contention_rows(hogs=2, seconds=seconds),
     ]
 

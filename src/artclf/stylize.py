@@ -1,4 +1,5 @@
-"""``python -m artclf.stylize``: Gatys style transfer (or a trained CycleGAN) as an MLflow run.
+"""``python -m artclf.stylize``: Gatys style transfer (or a trained CycleGAN or AdaIN decoder,
+``artclf.stylize_adain``) as an MLflow run.
 
 ``stylize(cfg)`` stylises every content image with every style, saves each result and a
 content | style | result grid in the run folder, and logs the per-step losses, the final
@@ -89,9 +90,14 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {f"final/{k}": sum(r[k] for r in rows) / len(rows) for k in keys}
 
 
-def _finish(run, run_dir: Path, final: dict[str, float]) -> dict[str, float]:
+def _finish(
+    run, run_dir: Path, final: dict[str, float], pairs: list[dict] | None = None
+) -> dict[str, float]:
+    """Write the means (and each pair's row, for side-by-side comparisons) and log them."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "metrics.json").write_text(json.dumps(final, indent=2))
+    if pairs:
+        (run_dir / "pairs.json").write_text(json.dumps(pairs, indent=2))
     if run is not None:
         from artclf.tracking import log_metrics
 
@@ -113,6 +119,13 @@ def check_size(cfg: DictConfig) -> None:
 def stylize(cfg: DictConfig) -> dict[str, float]:
     """Run the configured style transfer; return the final metrics (means over image pairs)."""
     check_size(cfg)
+    method = cfg.get("method", "gatys")
+    if method == "adain":
+        from artclf.stylize_adain import stylize_adain
+
+        return stylize_adain(cfg)
+    if method != "gatys":
+        raise StyleTransferError(f"unknown method {method!r}; choose gatys or adain")
     if cfg.get("ckpt_path"):
         return translate(cfg)
     contents = io.expand_sources(cfg.content, "content") if cfg.content else []
@@ -129,6 +142,7 @@ def stylize(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.run_dir)
     pairs = [(c, s) for c in contents for s in styles]
     rows: list[dict[str, float]] = []
+    pairs_out: list[dict] = []
     with start_run(cfg) as run:
         for content_src in contents:
             content = io.load_image(content_src, int(cfg.size))
@@ -152,12 +166,13 @@ def stylize(cfg: DictConfig) -> dict[str, float]:
                     "seconds_per_image": seconds,
                 }
                 rows.append(row)
+                pairs_out.append({"name": name, "content": content_src, "style": style_src, **row})
                 log.info("%s: %s", name, {k: v for k, v in row.items() if v is not None})
                 if run is not None:
                     prefix = f"{mlflow_key(name)}/" if len(pairs) > 1 else ""
                     _log_history(run.info.run_id, result.history, prefix)
                     _log_images(run.info.run_id, files, grid, key=f"grid/{mlflow_key(name)}")
-        return _finish(run, run_dir, _mean(rows))
+        return _finish(run, run_dir, _mean(rows), pairs_out)
 
 
 def translate(cfg: DictConfig) -> dict[str, float]:

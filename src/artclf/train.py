@@ -32,6 +32,7 @@ from artclf.resume import config_from_checkpoint
 from artclf.tracking import start_run
 from artclf.tracking.best import BestMetric
 from artclf.tracking.datasets import log_data_inputs
+from artclf.tracking.publish import registration_name
 from artclf.validation import validate_train
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,13 @@ def build_cyclegan(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataM
     return build(cfg)
 
 
-TASKS = {"classify": build_classification, "cyclegan": build_cyclegan}
+def build_adain(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule]:
+    from artclf.models.adain import build_adain as build
+
+    return build(cfg)
+
+
+TASKS = {"classify": build_classification, "cyclegan": build_cyclegan, "adain": build_adain}
 
 
 def build_callbacks(
@@ -166,6 +173,10 @@ def train(cfg: DictConfig) -> float:
             import mlflow
 
             mlflow.log_artifact(checkpoint.best_model_path, artifact_path="checkpoints")
+            if cfg.get("task") == "adain" and (name := registration_name(cfg)):
+                from artclf.tracking.registry import register_trained
+
+                register_trained(run.info.run_id, name)  # a classifier registers its pyfunc above
         log.info("%s = %.4f; run folder %s", cfg.optimized_metric, score, run_dir)
         return score
 

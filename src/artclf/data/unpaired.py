@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
@@ -24,13 +25,20 @@ from artclf.data.sources.base import DatasetLayoutError, list_images, require_di
 log = logging.getLogger(__name__)
 
 
-def scan_domain(folder: str | Path | None, key: str, cache_dir: str | Path | None) -> list[str]:
-    """Sorted decodable images directly inside ``folder``; one clear error when there are none."""
+def scan_domain(
+    folder: str | Path | Sequence[str | Path] | None, key: str, cache_dir: str | Path | None
+) -> list[str]:
+    """Sorted decodable images directly inside ``folder`` (or each of a list of folders, e.g.
+    several style folders of one dataset); one clear error when there are none."""
     if not folder:
         raise DatasetLayoutError(f"unpaired: set data.{key}=FOLDER (a folder of images)")
-    root = require_dir(folder, "unpaired", f"a folder of images for data.{key}")
+    folders = [folder] if isinstance(folder, str | Path) else list(folder)
     skipped: Counter = Counter()
-    paths = [str(p) for p in list_images(root, skipped)]
+    paths = []
+    for item in folders:
+        root = require_dir(item, "unpaired", f"a folder of images for data.{key}")
+        paths += [str(p) for p in list_images(root, skipped)]
+    paths.sort()
     bad = find_unreadable(paths, cache_dir)
     skipped.update(bad.values())
     paths = [p for p in paths if p not in bad]
@@ -64,7 +72,10 @@ class UnpairedImages(Dataset):
         return self.transform(open_rgb(path))
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        b_index = int(torch.randint(len(self.b), ())) if self.shuffle_b else index % len(self.b)
+        if self.shuffle_b:
+            b_index = int(torch.randint(len(self.b), ()))
+        else:  # half a turn: held-out pairs differ even when A and B are the same folders
+            b_index = (index + len(self.b) // 2) % len(self.b)
         return self._load(self.a[index % len(self.a)]), self._load(self.b[b_index])
 
 
@@ -86,8 +97,8 @@ class UnpairedDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        domain_a: str | None,
-        domain_b: str | None,
+        domain_a: str | Sequence[str] | None,
+        domain_b: str | Sequence[str] | None,
         image_size: int = 256,
         load_size: int = 286,
         val_fraction: float = 0.1,

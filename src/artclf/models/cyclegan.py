@@ -21,10 +21,10 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.loggers import MLFlowLogger
 from omegaconf import DictConfig
 from torch import Tensor, nn
-from torchvision.utils import make_grid, save_image
+
+from artclf.models.sample_grid import log_sample_grid
 
 log = logging.getLogger(__name__)
 
@@ -328,21 +328,7 @@ class CycleGAN(L.LightningModule):
         if not self._samples or self.trainer.sanity_checking:
             return
         rows = torch.cat(self._samples)[: self.hparams.n_samples]
-        grid = make_grid(
-            rows.flatten(0, 1).add(1).div(2).clamp(0, 1), nrow=6, padding=2, pad_value=1.0
-        )
-        name = f"samples/epoch{self.current_epoch:03d}.png"
-        path = Path(self.trainer.default_root_dir) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(grid, path)
-        if isinstance(self.logger, MLFlowLogger):
-            self.logger.experiment.log_artifact(
-                self.logger.run_id, str(path), artifact_path="samples"
-            )
-            array = grid.mul(255).round().byte().permute(1, 2, 0).numpy()
-            self.logger.experiment.log_image(
-                self.logger.run_id, array, key="samples", step=self.current_epoch
-            )
+        log_sample_grid(self, rows.flatten(0, 1).add(1).div(2), nrow=6)
 
 
 def build_cyclegan(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule]:

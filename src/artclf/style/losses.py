@@ -35,6 +35,29 @@ def style_loss(
     return torch.stack(terms).mean()
 
 
+def mean_std(features: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
+    """Per-image, per-channel mean and standard deviation of ``(B, C, H, W)``, each
+    ``(B, C, 1, 1)``: the statistics AdaIN transfers and its style loss compares."""
+    flat = features.flatten(2)
+    std = (flat.var(dim=2, unbiased=False) + eps).sqrt()
+    return flat.mean(dim=2)[..., None, None], std[..., None, None]
+
+
+def moment_style_loss(
+    features: Mapping[str, Tensor],
+    target_moments: Mapping[str, tuple[Tensor, Tensor]],
+    layers: Sequence[str],
+) -> Tensor:
+    """AdaIN's style loss: mean over ``layers`` of the relative squared error of the
+    per-channel means plus that of the standard deviations."""
+    terms = []
+    for k in layers:
+        mean, std = mean_std(features[k])
+        target_mean, target_std = target_moments[k]
+        terms.append(_relative_mse(mean, target_mean) + _relative_mse(std, target_std))
+    return torch.stack(terms).mean()
+
+
 def content_loss(
     features: Mapping[str, Tensor], targets: Mapping[str, Tensor], layers: Sequence[str]
 ) -> Tensor:
