@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
+from artclf.tracking.store import ensure_store
 
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 CHECKPOINT_DIR = "checkpoints"
@@ -26,7 +29,9 @@ def model_version(uri: str, client: MlflowClient | None = None):
             f"model={uri!r} is not a registry URI; use models:/<name>@<alias> or "
             "models:/<name>/<version>"
         )
-    client = client or MlflowClient()
+    if client is None:
+        ensure_store(mlflow.get_tracking_uri())
+        client = MlflowClient()
     name, alias, version = match["name"], match["alias"], match["version"]
     try:
         if alias:

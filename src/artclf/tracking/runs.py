@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import flatten
 from artclf.tracking.retry import retry_locked
+from artclf.tracking.store import ensure_store
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def start_run(cfg: DictConfig) -> Iterator[mlflow.ActiveRun | None]:
         yield None
         return
     uri = str(cfg.logger.tracking_uri)
+    ensure_store(uri)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment_id = retry_locked(_experiment_id, client, str(cfg.logger.experiment_name), uri)
