@@ -49,7 +49,7 @@ def build_classification(cfg: DictConfig) -> tuple[L.LightningModule, L.Lightnin
         scheduler=to_plain(cfg.scheduler),
         class_weights={next(iter(tasks)): weights} if tasks else weights,
         label_smoothing=float(cfg.model.get("label_smoothing", 0.0)),
-        monitor=str(cfg.optimized_metric),
+        monitor=str(cfg.optimized.metric),
         data=to_plain(cfg.data),
     )
     return module, datamodule
@@ -125,7 +125,7 @@ def train(cfg: DictConfig) -> float:
         score = (
             float(best)
             if best is not None
-            else float(trainer.callback_metrics[cfg.optimized_metric])
+            else float(trainer.callback_metrics[cfg.optimized.metric])
         )
         if cfg.get("test") and getattr(datamodule, "has_test", True):
             ckpt = checkpoint.best_model_path or None
@@ -137,7 +137,7 @@ def train(cfg: DictConfig) -> float:
             import mlflow
 
             mlflow.log_artifact(checkpoint.best_model_path, artifact_path="checkpoints")
-        log.info("%s = %.4f; run folder %s", cfg.optimized_metric, score, run_dir)
+        log.info("%s = %.4f; run folder %s", cfg.optimized.metric, score, run_dir)
         return score
 
 
