@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +103,9 @@ def build_logger(cfg: DictConfig, run: Any, run_dir: Path) -> Logger:
     )
 
 
-def train(cfg: DictConfig) -> float:
+def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
     """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
-    metric."""
+    metric. ``extra_callbacks`` join the configured ones (``artclf.tune``'s pruning)."""
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     run_dir = Path(cfg.paths.run_dir)
@@ -113,6 +114,7 @@ def train(cfg: DictConfig) -> float:
         if run is not None:
             module.mlflow_run_id = run.info.run_id
         callbacks, checkpoint = build_callbacks(cfg, run_dir)
+        callbacks.extend(extra_callbacks)
         trainer = L.Trainer(
             **to_plain(cfg.trainer),
             callbacks=callbacks,

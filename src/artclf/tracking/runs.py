@@ -146,6 +146,8 @@ def start_run(cfg: DictConfig) -> Iterator[mlflow.ActiveRun | None]:
 
     tags: dict[str, Any] = {**git_tags(), "artclf.task": str(cfg.get("task_name", ""))}
     tags.update({f"choice.{k}": v for k, v in _choices(cfg).items()})
+    if cfg.logger.get("parent_run_id"):  # a trial of `artclf.tune`, under its study's run
+        tags["mlflow.parentRunId"] = str(cfg.logger.parent_run_id)
     hydra = _hydra()
     if hydra is not None:
         tags["overrides"] = " ".join(hydra.overrides.task)
