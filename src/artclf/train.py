@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
+from artclf.distributed import one_device_tester
 from artclf.tracking import start_run
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
         )
         if cfg.get("test") and getattr(datamodule, "has_test", True):
             ckpt = checkpoint.best_model_path or None
-            trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+            tester = one_device_tester(trainer, cfg.trainer)
+            tester.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
             if run is not None:
                 log_test_reports(run.info.run_id, module)
                 log_gradcam_grid(run.info.run_id, module, datamodule)

@@ -20,12 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import optuna
-from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, OmegaConf
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.trial import Trial, TrialState
+from optuna.trial import FrozenTrial, Trial, TrialState
 
 from artclf.config import CONFIG_DIR
 
@@ -34,7 +32,7 @@ log = logging.getLogger(__name__)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 SAMPLERS = ("random", "tpe")
 #: Trial attributes that tie a trial to the process running it and to its MLflow run.
-HOST, PID, RUN_ID = "host", "pid", "mlflow_run_id"
+HOST, PID, RUN_ID = "host", "pid", "mlflow_run_id"  # RUN_ID: the study's own run
 
 
 @dataclass
@@ -84,12 +82,17 @@ def suggest(trial: Trial, params: DictConfig) -> dict[str, Any]:
     return values
 
 
+def trial_run_name(study: str, number: int) -> str:
+    """The MLflow run name of trial ``number``: how a study finds the run of any trial."""
+    return f"{study}-t{number:03d}"
+
+
 def trial_config(base: DictConfig, trial: Trial, parent_run_id: str | None) -> DictConfig:
     """The base config with the trial's values, its own run folder and its parent run."""
     cfg = copy.deepcopy(base)
     for key, value in suggest(trial, base.tune.params).items():
         OmegaConf.update(cfg, key, value, force_add=False)
-    name = f"{base.study}-t{trial.number:03d}"
+    name = trial_run_name(str(base.study), trial.number)
     cfg.paths.run_dir = str(Path(base.paths.output_dir) / "tune" / str(base.study) / name)
     if "logger" in cfg:
         cfg.logger.run_name = name
@@ -99,80 +102,74 @@ def trial_config(base: DictConfig, trial: Trial, parent_run_id: str | None) -> D
 
 def run_trial(cfg: DictConfig, trial: Trial) -> float:
     """The command's library call on ``cfg``; trainings feed the pruner each epoch."""
-    command = str(cfg.tune.command)
-    if command == "stylize":
+    if str(cfg.tune.command) == "stylize":
         from artclf.stylize import stylize
 
-        metrics = stylize(cfg)
-        _record_run(trial)
-        return float(metrics[str(cfg.optimized.metric)])
+        return float(stylize(cfg)[str(cfg.optimized.metric)])
     from artclf.train import train
 
-    callbacks: list[Callback] = [RunRecorder(trial)]
-    if cfg.tune.pruner.enabled:
-        from optuna_integration import PyTorchLightningPruningCallback
+    if not cfg.tune.pruner.enabled:
+        return train(cfg)
+    from optuna_integration import PyTorchLightningPruningCallback
 
-        callbacks.append(PyTorchLightningPruningCallback(trial, str(cfg.optimized.metric)))
-    return train(cfg, extra_callbacks=callbacks)
-
-
-def _record_run(trial: Trial) -> None:
-    import mlflow
-
-    run = mlflow.active_run() or mlflow.last_active_run()
-    if run is not None:
-        trial.set_user_attr(RUN_ID, run.info.run_id)
+    return train(
+        cfg, extra_callbacks=[PyTorchLightningPruningCallback(trial, cfg.optimized.metric)]
+    )
 
 
-class RunRecorder(Callback):
-    """Store the trial's MLflow run id in the study as soon as the run exists, so a trial
-    whose process dies can close its run too."""
-
-    def __init__(self, trial: Trial) -> None:
-        self.trial = trial
-
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if trainer.is_global_zero:
-            _record_run(self.trial)
-
-
-def close_run(run_id: str | None, state: str) -> None:
-    """Mark a trial's MLflow run KILLED with the Optuna state that ended it."""
-    if not run_id:
+def close_trial_run(cfg: DictConfig, parent: str | None, number: int, state: str) -> None:
+    """Mark the MLflow run of a pruned or dead trial KILLED, tagged with the Optuna state."""
+    if parent is None:
         return
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient()
-    client.set_tag(run_id, "optuna.state", state)
-    client.set_terminated(run_id, "KILLED")
+    client = MlflowClient(str(cfg.logger.tracking_uri))
+    name = trial_run_name(str(cfg.study), number)
+    runs = client.search_runs(
+        [client.get_run(parent).info.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent}' and attributes.run_name = '{name}'",
+    )
+    for run in runs:
+        client.set_tag(run.info.run_id, "optuna.state", state)
+        client.set_terminated(run.info.run_id, "KILLED")
 
 
-def objective_for(base: DictConfig, parent_run_id: str | None) -> Callable[[Trial], float]:
+def objective_for(cfg: DictConfig, parent: str | None) -> Callable[[Trial], float]:
     def objective(trial: Trial) -> float:
         trial.set_user_attr(HOST, socket.gethostname())
         trial.set_user_attr(PID, os.getpid())
-        trial.set_user_attr(RUN_ID, None)
-        cfg = trial_config(base, trial, parent_run_id)
         try:
-            return run_trial(cfg, trial)
+            return run_trial(trial_config(cfg, trial, parent), trial)
         except optuna.TrialPruned:
-            close_run(trial.user_attrs.get(RUN_ID), "PRUNED")
+            close_trial_run(cfg, parent, trial.number, "PRUNED")
             raise
 
     return objective
 
 
-def recover_dead_trials(study: optuna.Study, retry: RetryHeartbeatStaleTrialCallback) -> int:
-    """Fail and queue again the running trials of processes on this machine that are gone
-    (a killed search); trials of other machines are left to the storage's heartbeat."""
+StaleCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+def on_stale(cfg: DictConfig, parent: str | None, retry: StaleCallback) -> StaleCallback:
+    """What happens to a trial whose process is gone: its run is closed, its values queued."""
+
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        close_trial_run(cfg, parent, trial.number, "FAIL")
+        retry(study, trial)
+
+    return callback
+
+
+def recover_dead_trials(study: optuna.Study, callback: StaleCallback) -> int:
+    """Fail the running trials of processes on this machine that are gone (a killed search)
+    and hand them to ``callback``; other machines' trials are left to the storage's heartbeat."""
     host, recovered = socket.gethostname(), 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = trial.user_attrs.get(PID)
         if trial.user_attrs.get(HOST) != host or pid is None or _alive(int(pid)):
             continue
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        retry(study, study._storage.get_trial(trial._trial_id))
-        close_run(trial.user_attrs.get(RUN_ID), "FAILED")
+        callback(study, study._storage.get_trial(trial._trial_id))
         recovered += 1
     return recovered
 
@@ -208,7 +205,7 @@ def _pruner(tune: DictConfig) -> optuna.pruners.BasePruner:
     )
 
 
-def _storage(tune: DictConfig, retry: RetryHeartbeatStaleTrialCallback) -> RDBStorage:
+def _storage(tune: DictConfig, on_stale_trial: StaleCallback | None = None) -> RDBStorage:
     url = str(tune.storage)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +213,7 @@ def _storage(tune: DictConfig, retry: RetryHeartbeatStaleTrialCallback) -> RDBSt
         url,
         heartbeat_interval=int(tune.heartbeat_interval),
         grace_period=int(tune.grace_period),
-        heartbeat_stale_trial_callback=retry,
+        heartbeat_stale_trial_callback=on_stale_trial,
     )
 
 
@@ -253,23 +250,24 @@ def open_study(cfg: DictConfig) -> tuple[optuna.Study, str | None, int]:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         retry = RetryHeartbeatStaleTrialCallback(max_retry=2)
     url = str(tune.storage)
-    ensure_ready(url, lambda _: _storage(tune, retry))
+    ensure_ready(url, lambda _: _storage(tune))
     with store_lock(url):
         probe = optuna.create_study(
             study_name=str(cfg.study),
-            storage=_storage(tune, retry),
+            storage=_storage(tune),
             direction="maximize" if cfg.optimized.mode == "max" else "minimize",
             load_if_exists=True,
         )
         worker = int(probe.user_attrs.get("workers", 0))
         probe.set_user_attr("workers", worker + 1)
         parent = _study_parent(cfg, probe)
-        recovered = recover_dead_trials(probe, retry)
+        stale = on_stale(cfg, parent, retry)
+        recovered = recover_dead_trials(probe, stale)
     if recovered:
         log.warning("%d trial(s) of a stopped process failed; queued again", recovered)
     study = optuna.load_study(
         study_name=str(cfg.study),
-        storage=_storage(tune, retry),
+        storage=_storage(tune, stale),
         sampler=_sampler(tune, worker),
         pruner=_pruner(tune),
     )
