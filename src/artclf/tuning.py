@@ -59,8 +59,10 @@ def compose(overrides: Sequence[str]) -> DictConfig:
             "e.g. python -m artclf.tune search=train_random study=NAME n_trials=8"
         )
     command = str(OmegaConf.load(CONFIG_DIR / "search" / f"{chosen[-1]}.yaml").tune.command)
+    # The search joins the command's config here only: `train search=…` is not a search.
+    overrides = [f"+{o}" if o.startswith("search=") else o for o in overrides]
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return hydra_compose(config_name=command, overrides=list(overrides))
+        return hydra_compose(config_name=command, overrides=overrides)
 
 
 def suggest(trial: Trial, params: DictConfig) -> dict[str, Any]:
