@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export ARTCLF_REAL_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_sample))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-slow bench ui report lint format clean
+.PHONY: help install run test test-slow bench ui report server lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ ui: install ## MLflow UI over the default store on http://127.0.0.1:5000
 
 report: install ## leaderboard, figures and HTML of the latest experiment in the default store
 	$(PY) -m artclf.report $(ARGS)
+
+server: install ## team MLflow server on PostgreSQL (needs Debian's postgresql) on 127.0.0.1:5000
+	$(PY) -m artclf.server $(ARGS)
 
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check src tests

@@ -148,22 +148,24 @@ def test_stylize_batch_writes_results_grids_and_metrics(make_cfg, tmp_path: Path
     assert 0 < metrics["final/ssim"] <= 1
 
 
-def sweep(tmp_path: Path, *overrides: str) -> tuple[MlflowClient, list, list, str]:
-    """``stylize -m`` on two tiny images into a fresh MLflow store: the client, the parent
-    runs, the child runs and the command's output."""
+def sweep(
+    tmp_path: Path, *overrides: str, entry: tuple[str, ...] = ("artclf.stylize", "-m")
+) -> tuple[MlflowClient, list, list, str]:
+    """``stylize -m`` (or ``entry``) on two tiny images into a fresh MLflow store: the client,
+    the parent runs (of a sweep or a study), the child runs and the command's output."""
     content = _write_images(tmp_path / "c", 1, 0) / "img0.png"
     style = _write_images(tmp_path / "s", 1, 1) / "img0.png"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "ARTCLF_HOME": str(tmp_path)}
     command = [
-        sys.executable, "-m", "artclf.stylize", "-m", f"content={content}", f"style={style}",
+        sys.executable, "-m", *entry, f"content={content}", f"style={style}",
         "size=32", "optimizer=adam", *overrides,
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("artclf-stylize").experiment_id])
-    parents = [r for r in runs if r.data.tags.get("artclf.role") == "sweep"]
+    parents = [r for r in runs if r.data.tags.get("artclf.role") in ("sweep", "study")]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     return client, parents, children, done.stdout + done.stderr
 
@@ -189,9 +191,9 @@ def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
 
 def test_random_search_samples_the_weights_as_child_runs(tmp_path: Path) -> None:
     _, parents, children, output = sweep(
-        tmp_path, "search=stylize_random", "hydra.sweeper.n_trials=3", "steps=2"
+        tmp_path, "search=stylize_random", "n_trials=3", "steps=2", entry=("artclf.tune",)
     )
-    assert "Best parameters" in output and len(parents) == 1
+    assert "study stylize_random: 3 complete" in output and len(parents) == 1
     weights = {float(r.data.params["style_weight"]) for r in children}
     assert len(children) == 3 and len(weights) == 3  # drawn, not a grid
     assert all(1 <= w <= 1e4 for w in weights)

@@ -32,13 +32,10 @@ class Selection:
 
 
 def objective(runs: list[Run]) -> tuple[str, str]:
-    """(metric, "max" | "min") the runs optimised: ``optimized_metric`` and the checkpoint
-    mode of their config when it watched that metric."""
+    """(metric, "max" | "min") the runs optimised, as their config declared it (``optimized``)."""
     params = runs[0].data.params
-    metric = params.get("optimized_metric", "val/acc")
-    if params.get("callbacks.checkpoint.monitor") == metric:
-        return metric, params.get("callbacks.checkpoint.mode", "max")
-    return metric, "min" if "loss" in metric else "max"
+    metric = params.get("optimized.metric", params.get("optimized_metric", "val/acc"))
+    return metric, params.get("optimized.mode", "min" if "loss" in metric else "max")
 
 
 def _training(runs: list[Run]) -> list[Run]:

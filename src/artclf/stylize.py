@@ -207,7 +207,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="stylize")
 def main(cfg: DictConfig) -> float:
     metrics = run_or_exit(stylize, cfg)
-    return float(metrics.get(str(cfg.optimized_metric), float("nan")))
+    return float(metrics.get(str(cfg.optimized.metric), float("nan")))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from omegaconf import DictConfig
 from artclf import checkpoints
 from artclf.cli import run_or_exit
 from artclf.config import to_plain
+from artclf.distributed import one_device_tester
 from artclf.finite import StopOnNonFiniteLoss
 from artclf.progress import ProgressLog
 from artclf.resume import config_from_checkpoint
@@ -57,7 +59,7 @@ def build_classification(cfg: DictConfig) -> tuple[L.LightningModule, L.Lightnin
         scheduler=to_plain(cfg.scheduler),
         class_weights={next(iter(tasks)): weights} if tasks else weights,
         label_smoothing=float(cfg.model.get("label_smoothing", 0.0)),
-        monitor=str(cfg.optimized_metric),
+        monitor=str(cfg.optimized.metric),
         data=to_plain(cfg.data),
     )
     return module, datamodule
@@ -127,9 +129,9 @@ def build_logger(cfg: DictConfig, run: Any, run_dir: Path) -> Logger:
     )
 
 
-def train(cfg: DictConfig) -> float:
+def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
     """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
-    metric."""
+    metric. ``extra_callbacks`` join the configured ones (``artclf.tune``'s pruning)."""
     cfg = config_from_checkpoint(cfg)  # resuming: the checkpoint's model and data
     validate_train(cfg)
     resume = checkpoints.Resume(cfg.get("ckpt_path"))
@@ -143,6 +145,7 @@ def train(cfg: DictConfig) -> float:
             if hasattr(datamodule, "fingerprint"):  # a classification dataset (not CycleGAN)
                 log_data_inputs(cfg, datamodule)
         callbacks, checkpoint = build_callbacks(cfg, run_dir, resume.checkpoint_dir)
+        callbacks.extend(extra_callbacks)
         trainer = L.Trainer(
             **to_plain(cfg.trainer),
             callbacks=callbacks,
@@ -156,11 +159,12 @@ def train(cfg: DictConfig) -> float:
         score = (
             float(best)
             if best is not None
-            else float(trainer.callback_metrics[cfg.optimized_metric])
+            else float(trainer.callback_metrics[cfg.optimized.metric])
         )
         if cfg.get("test") and getattr(datamodule, "has_test", True):
             ckpt = checkpoint.best_model_path or None
-            trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+            tester = one_device_tester(trainer, cfg.trainer)
+            tester.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
             if run is not None:
                 log_test_reports(run.info.run_id, module)
                 log_gradcam_grid(run.info.run_id, module, datamodule)
@@ -177,7 +181,7 @@ def train(cfg: DictConfig) -> float:
                 from artclf.tracking.registry import register_trained
 
                 register_trained(run.info.run_id, name)  # a classifier registers its pyfunc above
-        log.info("%s = %.4f; run folder %s", cfg.optimized_metric, score, run_dir)
+        log.info("%s = %.4f; run folder %s", cfg.optimized.metric, score, run_dir)
         return score
 
 

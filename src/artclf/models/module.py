@@ -106,10 +106,12 @@ class ClassificationModule(L.LightningModule):
             if stage == "test":
                 self.confusion[task].update(logits[task], targets[task])
             if self.multi_task:
-                self.log(f"{stage}/{task}/loss", losses[-1], on_step=False, on_epoch=True)
+                self.log(
+                    f"{stage}/{task}/loss", losses[-1], on_step=False, on_epoch=True, sync_dist=True
+                )
                 accuracy.append((logits[task].argmax(1) == targets[task]).float().mean())
         loss = torch.stack(losses).sum()
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         if self.multi_task:
             self.log(
                 f"{stage}/acc",
@@ -118,6 +120,7 @@ class ClassificationModule(L.LightningModule):
                 on_epoch=True,
                 prog_bar=True,
                 batch_size=len(images),
+                sync_dist=True,
             )
         return loss
 
@@ -142,7 +145,8 @@ class ClassificationModule(L.LightningModule):
         small model's training time on a CPU (``make bench``)."""
         for task in self.tasks:
             metrics = self.metrics[f"{stage}_{task}"]
-            self.log_dict(metrics.compute(), prog_bar=stage != "train")
+            # compute() already gathers every rank's state; sync_dist only states it.
+            self.log_dict(metrics.compute(), prog_bar=stage != "train", sync_dist=True)
             metrics.reset()
 
     def on_train_epoch_end(self) -> None:

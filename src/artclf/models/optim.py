@@ -46,7 +46,10 @@ def build_optimization(
         schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=scheduler["gamma"])
     elif name == "plateau":
         schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=scheduler["factor"], patience=scheduler["patience"]
+            optimizer,
+            mode=scheduler["mode"],
+            factor=scheduler["factor"],
+            patience=scheduler["patience"],
         )
     elif name == "cosine":
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(

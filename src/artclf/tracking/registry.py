@@ -20,6 +20,8 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from artclf.tracking.store import ensure_store
+
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 CHECKPOINT_DIR = "checkpoints"
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -36,6 +38,7 @@ def registry_client() -> MlflowClient:
     from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
 
     try:
+        ensure_store(mlflow.get_tracking_uri())  # created once, even by parallel first users
         client = MlflowClient()
         client.search_registered_models(max_results=1)
     except (UnsupportedModelRegistryStoreURIException, MlflowException) as error:

@@ -23,6 +23,7 @@ from artclf.config import flatten
 from artclf.tracking import lifecycle
 from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
+from artclf.tracking.store import ensure_store
 from artclf.tracking.sweeps import read_spec, sweep_child_name
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def start_run(
         return
     uri = str(cfg.logger.tracking_uri)
     lifecycle.check_store(uri)
+    ensure_store(uri)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     experiment_id = retry_locked(_experiment_id, client, str(cfg.logger.experiment_name), uri)
@@ -160,6 +162,8 @@ def start_run(
     tags: dict[str, Any] = {**git_tags(), "artclf.task": str(cfg.get("task_name", ""))}
     tags.update(lifecycle.process_tags())
     tags.update({f"choice.{k}": v for k, v in _choices(cfg).items()})
+    if cfg.logger.get("parent_run_id"):  # a trial of `artclf.tune`, under its study's run
+        tags["mlflow.parentRunId"] = str(cfg.logger.parent_run_id)
     hydra = _hydra()
     if hydra is not None:
         tags["overrides"] = " ".join(hydra.overrides.task)

@@ -77,16 +77,6 @@ def sweep_child_name(hydra: HydraConfig) -> str:
 # ---------------------------------------------------------------- leaderboard
 
 
-def _mode(config: DictConfig) -> str:
-    """max or min: training's checkpoint mode, else the Optuna direction, else min (stylize
-    minimises its style loss)."""
-    mode = config.get("callbacks", {}).get("checkpoint", {}).get("mode")
-    if mode:
-        return str(mode)
-    direction = str(config.hydra.sweeper.get("direction", "minimize"))
-    return "max" if direction.startswith("max") else "min"
-
-
 def leaderboard(children: list[Any], metric: str, mode: str) -> pd.DataFrame:
     """One row per child run, best first by ``best/<metric>`` (``<metric>`` where a run has no
     best, as stylize runs): name, the ranking value, the run's other final metrics, status and
@@ -206,8 +196,8 @@ class SweepSummary(Callback):
 
         client = MlflowClient(str(config.logger.tracking_uri))
         parent_id = id_file.read_text().strip()
-        metric = str(config.optimized_metric)
-        table = summarise(client, parent_id, metric, _mode(config))
+        metric = str(config.optimized.metric)
+        table = summarise(client, parent_id, metric, str(config.optimized.mode))
         if grid is not None:
             client.log_artifact(parent_id, str(grid))
         if not table.empty:
