@@ -16,7 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from artclf.cli import run_or_exit
+from artclf.data.resize import checkpoint_resize
 from artclf.inference import image_paths, load_images, load_module, predict_probabilities
+from artclf.models.tta import check_tta
 
 OUTPUTS = ("table", "json")
 
@@ -29,8 +31,10 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     if int(cfg.top_k) < 1:
         raise ValueError(f"top_k={cfg.top_k}; must be at least 1")
     module = load_module(cfg.ckpt_path)
-    paths, images = load_images(image_paths(cfg.input), int(module.hparams.model["image_size"]))
-    probs = predict_probabilities(module, images, int(cfg.batch_size))
+    size, resize = int(module.hparams.model["image_size"]), cfg.get("resize")
+    resize = checkpoint_resize(module.hparams.get("data"), resize)
+    paths, images = load_images(image_paths(cfg.input), size, resize)
+    probs = predict_probabilities(module, images, int(cfg.batch_size), check_tta(cfg.get("tta")))
     results = []
     for i, path in enumerate(paths):
         per_task = {}
