@@ -186,7 +186,7 @@ def test_recipe_options_train_two_steps_and_ema_checkpoint_differs(make_cfg, tmp
         "scheduler=warmup_cosine",
         "scheduler.warmup_epochs=0.5",
         "model.label_smoothing=0.1",
-        "+model.mixup={mixup_alpha: 0.2, cutmix_alpha: 1.0}",
+        "model.mixup={mixup_alpha: 0.2, cutmix_alpha: 1.0}",
         "model.ema_decay=0.5",
         "data.resize=pad",
     )
