@@ -144,10 +144,10 @@ def test_artwork_groups_normalise_titles() -> None:
 def test_cv_folds_are_disjoint_by_artwork_and_cover_the_pool() -> None:
     rows = []
     for artist in range(12):
-        for work in range(5):
+        for work in "abcde":
             for variant in range(2):  # two files of every work
                 suffix = f"-{variant}" if variant else ""
-                rows.append((f"s/a{artist}_work-{'abcde'[work]}-1890{suffix}.jpg", f"c{artist % 3}"))
+                rows.append((f"s/a{artist}_work-{work}-1890{suffix}.jpg", f"c{artist % 3}"))
     records = pd.DataFrame(rows, columns=["path", "label"])
     records["split"] = ["test" if i % 10 == 0 else "train" for i in range(len(records))]
     pool = records["split"] != "test"

@@ -63,7 +63,11 @@ def main(root: str, nonsquare: str, *variants: str) -> None:
         feats = {s: features(model, t["path"].tolist(), size, "crop") for s, t in splits.items()}
         ys = {s: t["target"].to_numpy() for s, t in splits.items()}
         scaler, (val_acc, c, clf) = fit(feats["train"], ys["train"], feats["val"], ys["val"])
-        row = {"val": val_acc, "C": c, "test": clf.score(scaler.transform(feats["test"]), ys["test"])}
+        row = {
+            "val": val_acc,
+            "C": c,
+            "test": clf.score(scaler.transform(feats["test"]), ys["test"]),
+        }
         pred = clf.predict(scaler.transform(feats["test"]))
         confusion = np.zeros((len(classes), len(classes)), int)
         np.add.at(confusion, (ys["test"], pred), 1)
