@@ -70,3 +70,26 @@ def test_unknown_names_are_clear() -> None:
         pt.build_torchvision("resnet5")
     with pytest.raises(pt.PretrainedWeightsError, match="has no weights 'IMAGENET9'"):
         pt.build_torchvision("resnet18", pretrained="IMAGENET9")
+
+
+@pytest.mark.parametrize("variant, size", [(1, 240), (2, 260)])
+def test_lite1_lite2_bundled_weights_see_the_cat(variant: int, size: int) -> None:
+    """Through ``build_timm`` (the ``model=efficientnet_lite1|2`` path), at each model's own
+    input size and [-1, 1] scaling: skimage's photo of Chelsea is an ImageNet cat (281-285)."""
+    skdata = pytest.importorskip("skimage.data")
+    model = pt.build_timm(f"tf_efficientnet_lite{variant}", pretrained=True).eval()
+    image = torch.from_numpy(skdata.chelsea()).permute(2, 0, 1).float().div(255)[None]
+    image = torch.nn.functional.interpolate(
+        image, size=(size, size), antialias=True, mode="bilinear"
+    )
+    mean, std = torch.tensor(pt.LITE0_MEAN), torch.tensor(pt.LITE0_STD)
+    with torch.no_grad():
+        probs = model((image - mean[:, None, None]) / std[:, None, None]).softmax(-1)[0]
+    top = int(probs.argmax())
+    assert 281 <= top <= 285, top
+    assert probs[281:286].sum() > 0.5  # random weights would give ~0.005
+
+
+def test_unknown_lite_variant_is_clear() -> None:
+    with pytest.raises(ValueError, match="no bundled EfficientNet-Lite3"):
+        pt.load_efficientnet_lite(3)

@@ -29,10 +29,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from artclf.cli import run_or_exit
 from artclf.data.images import find_unreadable
+from artclf.data.resize import checkpoint_resize
 from artclf.data.sources import get_scanner
-from artclf.inference import load_images, load_module, predict_probabilities
+from artclf.ensemble import checkpoint_list, ensemble_probabilities, load_ensemble
+from artclf.inference import load_images
 from artclf.models.metrics import classification_metrics
 from artclf.models.module import ClassificationModule
+from artclf.models.tta import check_tta
 from artclf.reports import confusion_matrix_figure, image_grid_figure, per_class_report
 from artclf.tracking.registry import resolve_ckpt_option
 
@@ -108,6 +111,7 @@ def split_records(data: dict[str, Any], split: str, module: ClassificationModule
             "max_per_class",
             "seed",
             "cache_dir",
+            "cv",
         )
         if k in data
     }
@@ -231,14 +235,17 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     if cfg.eval_split not in SPLITS:
         raise ValueError(f"eval_split={cfg.eval_split!r}; valid choices: {', '.join(SPLITS)}")
     resolve_ckpt_option(cfg)
-    module = load_module(cfg.ckpt_path)
+    modules = load_ensemble(cfg.ckpt_path)
+    module = modules[0]
     data = data_config(cfg, module)
     table = split_records(data, str(cfg.eval_split), module)
     if table.empty:
         raise ValueError(f"no images in split {cfg.eval_split!r} of {data['root']}")
-    paths, images = load_images(table["path"].tolist(), int(module.hparams.model["image_size"]))
+    resize = checkpoint_resize(module.hparams.get("data"), data.get("resize"))
+    size = int(module.hparams.model["image_size"])
+    paths, images = load_images(table["path"].tolist(), size, resize)
     table = table.set_index("path").loc[[str(p) for p in paths]]
-    probs = predict_probabilities(module, images, int(cfg.batch_size))
+    probs = ensemble_probabilities(modules, images, int(cfg.batch_size), check_tta(cfg.tta))
     out_dir = Path(cfg.paths.run_dir) / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, float] = {}
@@ -279,7 +286,7 @@ def log_evaluation(cfg: DictConfig, folder: Path, metrics: dict[str, float]) -> 
     from artclf.tracking.derived import derived_run
     from artclf.tracking.runs import log_metrics
 
-    with derived_run(cfg, cfg.ckpt_path) as run:
+    with derived_run(cfg, checkpoint_list(cfg.ckpt_path)[0]) as run:
         log_metrics(run.info.run_id, metrics)
         mlflow.log_artifacts(str(folder), artifact_path="reports", run_id=run.info.run_id)
 

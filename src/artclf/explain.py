@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from artclf.attributions import attribute, explainable_copy
 from artclf.cli import run_or_exit
+from artclf.data.resize import checkpoint_resize
 from artclf.inference import (
     image_paths,
     load_images,
@@ -88,7 +89,9 @@ def explain(cfg: DictConfig) -> list[Path]:
     if task not in module.tasks:
         raise ValueError(f"task={task!r}; this checkpoint has tasks: {', '.join(module.tasks)}")
     classes = module.tasks[task]
-    paths, images = load_images(image_paths(cfg.input), int(module.hparams.model["image_size"]))
+    resize = checkpoint_resize(module.hparams.get("data"), cfg.get("resize"))
+    size = int(module.hparams.model["image_size"])
+    paths, images = load_images(image_paths(cfg.input), size, resize)
     probs = predict_probabilities(module, images)[task]
     confidence, predicted = probs.max(dim=1)
     targets = predicted.numpy()

@@ -15,6 +15,7 @@ from artclf import checkpoints
 from artclf.data.augment import normalize
 from artclf.data.images import load_image
 from artclf.models.module import ClassificationModule
+from artclf.models.tta import averaged_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,16 @@ def image_paths(input_path: str | Path) -> list[Path]:
     return found
 
 
-def load_images(paths: Sequence[Path], size: int) -> tuple[list[Path], np.ndarray]:
-    """Decode to ``N×size×size×3`` uint8 as training did; unreadable files are skipped with a
-    warning (one bad file should not sink a folder)."""
+def load_images(
+    paths: Sequence[Path], size: int, resize: str | None = None
+) -> tuple[list[Path], np.ndarray]:
+    """Decode to ``N×size×size×3`` uint8 as training did (``resize``: the checkpoint's
+    ``data.resize``, see ``checkpoint_resize``); unreadable files are skipped with a warning
+    (one bad file should not sink a folder)."""
     kept, arrays = [], []
     for path in paths:
         try:
-            arrays.append(load_image(path, size))
+            arrays.append(load_image(path, size, resize))
         except OSError as error:
             log.warning("skipped %s: %s", path, error)
             continue
@@ -86,9 +90,10 @@ def batches(images: np.ndarray, size: int) -> Iterator[np.ndarray]:
 
 @torch.inference_mode()
 def predict_probabilities(
-    module: ClassificationModule, images: np.ndarray, batch_size: int = 64
+    module: ClassificationModule, images: np.ndarray, batch_size: int = 64, tta: str = "none"
 ) -> dict[str, Tensor]:
-    """Softmax probabilities per task, ``{task: (N, classes)}``, on the CPU.
+    """Softmax probabilities per task, ``{task: (N, classes)}``, on the CPU, averaged over the
+    test-time views of ``tta`` (``artclf.models.tta``).
 
     Where CUDA is, the network runs there in bf16 autocast with channels_last (as it trained;
     ``make bench``'s inference row measures the gain) and is put back where it was; on the CPU
@@ -103,10 +108,9 @@ def predict_probabilities(
         for chunk in batches(images, batch_size):
             batch = to_model_input(chunk).to(device).contiguous(memory_format=layout)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=on_cuda):
-                logits = module(batch)
-            logits = logits if isinstance(logits, dict) else {"label": logits}
-            for task, values in logits.items():
-                out[task].append(values.float().softmax(dim=1).cpu())
+                probs = averaged_probabilities(module, batch, tta)
+            for task, values in probs.items():
+                out[task].append(values.cpu())
     finally:
         module.to(home, memory_format=torch.contiguous_format)
     return {task: torch.cat(parts) for task, parts in out.items()}

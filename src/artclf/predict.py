@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from artclf.cli import run_or_exit
+from artclf.data.resize import checkpoint_resize
 from artclf.inference import (
     image_paths,
     load_images,
@@ -23,6 +24,7 @@ from artclf.inference import (
     predict_probabilities,
     top_labels,
 )
+from artclf.models.tta import check_tta
 from artclf.tracking.registry import resolve_ckpt_option
 
 OUTPUTS = ("table", "json")
@@ -37,8 +39,10 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         raise ValueError(f"top_k={cfg.top_k}; must be at least 1")
     resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
-    paths, images = load_images(image_paths(cfg.input), int(module.hparams.model["image_size"]))
-    probs = predict_probabilities(module, images, int(cfg.batch_size))
+    size, resize = int(module.hparams.model["image_size"]), cfg.get("resize")
+    resize = checkpoint_resize(module.hparams.get("data"), resize)
+    paths, images = load_images(image_paths(cfg.input), size, resize)
+    probs = predict_probabilities(module, images, int(cfg.batch_size), check_tta(cfg.get("tta")))
     ranked = top_labels(module.tasks, probs, int(cfg.top_k))
     results = [
         {"path": str(path), "predictions": per_task}

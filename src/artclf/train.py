@@ -116,6 +116,9 @@ def build_callbacks(
         from artclf.models.finetune import TwoPhaseFinetuning
 
         callbacks.append(TwoPhaseFinetuning(int(finetune.switch_epoch), int(finetune.top_layers)))
+    from artclf.models.ema import ema_callbacks
+
+    callbacks += ema_callbacks(cfg.get("model", {}))
     return callbacks, checkpoint
 
 

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from artclf.data.augment import AugmentSpec, BatchTransform
 from artclf.data.images import build_cache, fingerprint, load_image
 from artclf.data.pipeline import PreparedRecords, prepare_records
+from artclf.data.resize import check_resize
 from artclf.data.sources import get_scanner
 from artclf.data.splits import interleave_classes
 from artclf.data.synthetic import generate
@@ -53,8 +54,10 @@ class ImageDataset(Dataset):
         array_file: Path | None = None,
         rows: np.ndarray | None = None,
         tasks: list[str] | None = None,
+        resize: str | None = None,
     ):
         self.paths, self.targets, self.size, self.tasks = paths, targets, size, tasks
+        self.resize = resize
         self.array_file, self.rows = array_file, rows
         self._array: torch.Tensor | None = None
 
@@ -71,7 +74,7 @@ class ImageDataset(Dataset):
     def image(self, index: int) -> np.ndarray:
         """The stored (unaugmented) CHW uint8 image."""
         if self.array_file is None:
-            return load_image(self.paths[index], self.size).transpose(2, 0, 1)
+            return load_image(self.paths[index], self.size, self.resize).transpose(2, 0, 1)
         return self.prepared()[self.rows[index]].numpy()
 
     def targets_of(self, indices: list[int]) -> Targets:
@@ -140,8 +143,11 @@ class ArtDataModule(L.LightningDataModule):
         seed: int = 42,
         synthetic: Mapping | None = None,
         augment: Mapping | None = None,
+        resize: str | None = None,
+        cv: Mapping | None = None,
     ):
         super().__init__()
+        self.resize = check_resize(resize)
         self.source, self.root, self.layout, self.labels = source, str(root), layout, labels
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
         self.record_options = {
@@ -156,6 +162,7 @@ class ArtDataModule(L.LightningDataModule):
             "class_weights": class_weights,
             "seed": seed,
             "cache_dir": cache_dir,
+            "cv": None if cv is None else dict(cv),
         }
         self.cache, self.cache_dir = cache, cache_dir
         if cache and cache_dir is None:
@@ -183,7 +190,7 @@ class ArtDataModule(L.LightningDataModule):
         scanned = scan.records["path"]
         self.fingerprint = fingerprint(scanned.tolist(), self.image_size)
         if self.cache:
-            array_file = build_cache(scanned.tolist(), self.image_size, self.cache_dir)
+            array_file = build_cache(scanned.tolist(), self.image_size, self.cache_dir, self.resize)
             rows = {path: i for i, path in enumerate(scanned)}
         self.records = prepare_records(self.source, self.root, scan=scan, **self.record_options)
         self.classes = self.records.classes
@@ -209,6 +216,7 @@ class ArtDataModule(L.LightningDataModule):
                 array_file,
                 np.array([rows[p] for p in table["path"]], dtype=np.int64) if self.cache else None,
                 list(self.tasks) if self.tasks else None,
+                self.resize,
             )
 
     def _device_type(self) -> str:

@@ -4,9 +4,9 @@ The prepared cache decodes and resizes every image once into one ``.npy`` file t
 runs memory-map: reading a row is ~100× faster than decoding a JPEG (measured in ENV.md), which is
 what lets per-sample augmentation in DataLoader workers outrun ``ImageFolder`` + PIL.
 
-Images are resized so the shorter side equals the input size and centre-cropped to a square:
-aspect ratio, and so brushstroke shape, is kept (squashing a 2:1 painting would halve its
-horizontal texture frequency, a style cue). The cache holds exactly the input size: the
+Images are made square by ``data.resize`` (``artclf.data.resize``; by default the shorter side
+is resized to the input size and centre-cropped, keeping aspect ratio and so brushstroke
+shape). The policy is part of the cache key. The cache holds exactly the input size: the
 augmentation presets crop and rotate within it, and a margin would cost 30 % more decode
 time and disk for the one preset (``aggressive``) that crops.
 """
@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
-from PIL import Image, ImageOps
+from PIL import Image
 from rich.progress import Progress
+
+from artclf.data.resize import check_resize, fit
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,9 @@ def open_rgb(path: str | Path, min_size: int | None = None) -> Image.Image:
         return to_rgb(image)
 
 
-def load_image(path: str | Path, size: int) -> np.ndarray:
-    """``size``×``size``×3 uint8: shorter side resized to ``size``, then centre-cropped."""
-    image = open_rgb(path, min_size=size)
-    return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BILINEAR))
+def load_image(path: str | Path, size: int, resize: str | None = None) -> np.ndarray:
+    """``size``×``size``×3 uint8 made square by the ``resize`` policy (None: the default)."""
+    return fit(open_rgb(path, min_size=size), size, check_resize(resize))
 
 
 def _failure_reason(error: Exception) -> str:
@@ -206,18 +207,22 @@ def fingerprint(paths: Sequence[str], size: int) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()[:20]
 
 
-def cache_path(paths: Sequence[str], size: int, cache_dir: str | Path) -> Path:
-    """Where the prepared array of these files (with their sizes and mtimes) at ``size`` lives."""
-    return Path(cache_dir) / f"images-{fingerprint(paths, size)}-{size}px.npy"
+def cache_path(
+    paths: Sequence[str], size: int, cache_dir: str | Path, resize: str | None = None
+) -> Path:
+    """Where the prepared array of these files (with their sizes and mtimes) at ``size``,
+    made square by the ``resize`` policy, lives."""
+    resize = check_resize(resize)
+    return Path(cache_dir) / f"images-{fingerprint(paths, size)}-{size}px-{resize}.npy"
 
 
-def _fill_chunk(paths: list[str], start: int, target: str, size: int) -> list[tuple]:
+def _fill_chunk(paths: list[str], start: int, target: str, size: int, resize: str) -> list[tuple]:
     """Decode ``paths`` into rows ``start...`` of the array file ``target``; return memo rows."""
     array = np.load(target, mmap_mode="r+")
     results = []
     for row, path in enumerate(paths, start):
         try:
-            array[row] = load_image(path, size).transpose(2, 0, 1)
+            array[row] = load_image(path, size, resize).transpose(2, 0, 1)
             reason = ""
         except Exception as error:  # a file that fails to decode gets a zero row, never used
             reason = _check(path)  # the file's own verdict, independent of ``size``
@@ -231,7 +236,9 @@ def _fill_chunk(paths: list[str], start: int, target: str, size: int) -> list[tu
     return results
 
 
-def build_cache(paths: Sequence[str], size: int, cache_dir: str | Path) -> Path:
+def build_cache(
+    paths: Sequence[str], size: int, cache_dir: str | Path, resize: str | None = None
+) -> Path:
     """The prepared ``(len(paths), 3, size, size)`` uint8 array file, built on first use.
 
     Row ``i`` holds ``paths[i]``, channels first as models take them (a batch is then one
@@ -239,7 +246,8 @@ def build_cache(paths: Sequence[str], size: int, cache_dir: str | Path) -> Path:
     place, under a file lock, so a second process waits instead of building it twice. Decode
     results go into the ``find_unreadable`` memo, so building the cache checks every file.
     """
-    final = cache_path(paths, size, cache_dir)
+    resize = check_resize(resize)
+    final = cache_path(paths, size, cache_dir, resize)
     final.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(f"{final}.lock")
     try:
@@ -258,7 +266,8 @@ def build_cache(paths: Sequence[str], size: int, cache_dir: str | Path) -> Path:
             temp, mode="w+", dtype=np.uint8, shape=(len(paths), 3, size, size)
         )
         chunks = [
-            (list(paths[i : i + _CHUNK]), i, str(temp), size) for i in range(0, len(paths), _CHUNK)
+            (list(paths[i : i + _CHUNK]), i, str(temp), size, resize)
+            for i in range(0, len(paths), _CHUNK)
         ]
         results = _run_chunks(_fill_chunk, chunks, f"preparing images at {size}px")
         CheckMemo(cache_dir).store(row for chunk in results for row in chunk)

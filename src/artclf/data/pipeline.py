@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from artclf.data.cv import apply_cv, check_cv
 from artclf.data.images import find_unreadable
 from artclf.data.labels import apply_label_scheme, balanced_class_weights
 from artclf.data.sources import Scan, get_scanner
@@ -76,6 +77,7 @@ def prepare_records(
     seed: int = 42,
     cache_dir: str | Path | None = None,
     scan: Scan | None = None,
+    cv: Mapping | None = None,
 ) -> PreparedRecords:
     """Scan ``root`` with the ``source`` reader (or take the ``scan`` a caller already made),
     drop undecodable images, apply the label scheme and assign splits. Every step is
@@ -83,7 +85,8 @@ def prepare_records(
 
     ``labels`` may list several columns (one task each): the first gets ``top_k``,
     ``min_count``, the stratified split and the class weights; records without a known
-    value in every other column are dropped (counted as ``unlabelled``)."""
+    value in every other column are dropped (counted as ``unlabelled``). ``cv``
+    (``{folds, fold}``) re-splits train+val into artwork-grouped folds (``artclf.data.cv``)."""
     columns = [labels] if isinstance(labels, str) else [str(c) for c in labels]
     labels = columns[0]
     check_limits(top_k=top_k, max_per_class=max_per_class, min_count=min_count)
@@ -114,6 +117,9 @@ def prepare_records(
         seed=seed,
         max_per_class=max_per_class,
     )
+    folds = check_cv(cv)
+    if folds is not None:
+        records = apply_cv(records, *folds, seed=seed)
     index = {name: i for i, name in enumerate(classes)}
     records["target"] = records["label"].map(index).astype("int64")
     for column in columns[1:]:

@@ -16,7 +16,8 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from artclf.models.classifier import create_classifier
 from artclf.models.metrics import classification_metrics
-from artclf.models.optim import build_optimization
+from artclf.models.mixup import BatchMixup
+from artclf.models.optim import build_optimization, parameter_groups
 
 Targets = Tensor | dict[str, Tensor]
 STAGES = ("train", "val", "test")
@@ -75,6 +76,9 @@ class ClassificationModule(L.LightningModule):
             {task: MulticlassConfusionMatrix(n) for task, n in sizes.items()}
         )
         self.mlflow_run_id: str | None = None  # set by train; saved so evaluations can cite it
+        self.mixup = BatchMixup.from_config(model.get("mixup"))
+        if self.mixup is not None and self.multi_task:
+            raise ValueError("model.mixup works with one label column; set model.mixup=null")
 
     @property
     def class_names(self) -> list[str]:
@@ -98,10 +102,13 @@ class ClassificationModule(L.LightningModule):
 
     def _step(self, batch: tuple[Tensor, Targets], stage: str) -> Tensor:
         images, targets = batch
+        soft = None
+        if stage == "train" and self.mixup is not None:
+            images, soft = self.mixup(images, targets, len(self.class_names))
         logits, targets = self._as_dicts(self(images), targets)
         losses, accuracy = [], []
         for task in self.tasks:
-            losses.append(self.losses[task](logits[task], targets[task]))
+            losses.append(self.losses[task](logits[task], targets[task] if soft is None else soft))
             self.metrics[f"{stage}_{task}"].update(logits[task], targets[task])
             if stage == "test":
                 self.confusion[task].update(logits[task], targets[task])
@@ -166,10 +173,12 @@ class ClassificationModule(L.LightningModule):
         checkpoint["mlflow_run_id"] = self.mlflow_run_id
 
     def configure_optimizers(self) -> dict[str, Any]:
+        attached = self._trainer is not None
         return build_optimization(
-            (p for p in self.parameters() if p.requires_grad),
+            parameter_groups(self.net, self.hparams.optim),
             self.hparams.optim,
             self.hparams.scheduler or {"name": "none"},
-            max_epochs=self.trainer.max_epochs if self._trainer is not None else 1,
+            max_epochs=self.trainer.max_epochs if attached else 1,
             monitor=self.hparams.monitor,
+            total_steps=int(self.trainer.estimated_stepping_batches) if attached else None,
         )

@@ -27,6 +27,8 @@ import torch
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
+from artclf.data.resize import checkpoint_resize
+
 #: Name of the logged model inside a run, and the keys of its artifacts.
 MODEL_NAME = "model"
 CHECKPOINT = "checkpoint"
@@ -43,20 +45,21 @@ SIGNATURE = ModelSignature(
 )
 
 
-def decode(item: Any, size: int) -> np.ndarray:
-    """One image as training saw it: ``size``×``size``×3 uint8, shorter side resized, then
-    centre-cropped (``artclf.data.images.load_image``'s policy for every input kind)."""
-    from PIL import Image, ImageOps
+def decode(item: Any, size: int, resize: str) -> np.ndarray:
+    """One image as training saw it: ``size``×``size``×3 uint8, made square by the ``resize``
+    policy training used (``artclf.data.images.load_image`` for every input kind)."""
+    from PIL import Image
 
     from artclf.data.images import load_image, to_rgb
+    from artclf.data.resize import fit
 
     if isinstance(item, bytes | bytearray):
-        return load_image(io.BytesIO(item), size)
+        return load_image(io.BytesIO(item), size, resize)
     if isinstance(item, Path) or (isinstance(item, str) and Path(item).is_file()):
-        return load_image(item, size)
+        return load_image(item, size, resize)
     if isinstance(item, str):  # bytes that went through JSON (model serving) arrive as base64
         try:
-            return load_image(io.BytesIO(base64.b64decode(item)), size)
+            return load_image(io.BytesIO(base64.b64decode(item)), size, resize)
         except (binascii.Error, OSError):
             raise FileNotFoundError(
                 f"image {item[:80]!r} is neither a file nor base64-encoded image bytes"
@@ -69,7 +72,7 @@ def decode(item: Any, size: int) -> np.ndarray:
     if array.shape == (size, size, 3):
         return array
     image = to_rgb(Image.fromarray(array))
-    return np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BILINEAR))
+    return fit(image, size, resize)
 
 
 def as_items(model_input: Any) -> Sequence[Any]:
@@ -96,6 +99,7 @@ class ImageClassifier(mlflow.pyfunc.PythonModel):
 
         self.module = load_module(context.artifacts[CHECKPOINT])
         self.size = int(self.module.hparams.model["image_size"])
+        self.resize = checkpoint_resize(self.module.hparams.get("data"))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         from artclf.inference import predict_probabilities, top_labels
@@ -103,7 +107,7 @@ class ImageClassifier(mlflow.pyfunc.PythonModel):
         top_k = int((params or {}).get("top_k", DEFAULT_TOP_K))
         if top_k < 1:
             raise ValueError(f"top_k={top_k}; must be at least 1")
-        images = np.stack([decode(item, self.size) for item in as_items(model_input)])
+        images = np.stack([decode(item, self.size, self.resize) for item in as_items(model_input)])
         return top_labels(self.module.tasks, predict_probabilities(self.module, images), top_k)
 
 
@@ -134,7 +138,7 @@ def model_metadata(module, config: dict[str, Any], fingerprint: str) -> dict[str
             "tasks": module.tasks,
             "preprocessing": {
                 "image_size": int(module.hparams.model["image_size"]),
-                "resize": "shorter side to image_size (bilinear), centre crop to a square",
+                "resize": checkpoint_resize(module.hparams.get("data")),
                 "normalization": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
                 "channels": "RGB; transparency composited on white",
             },
