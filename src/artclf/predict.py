@@ -11,12 +11,14 @@ import sys
 from typing import Any
 
 import hydra
+import numpy as np
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
 from artclf.cli import run_or_exit
 from artclf.inference import image_paths, load_images, load_module, predict_probabilities
+from artclf.models.module import ClassificationModule
 
 OUTPUTS = ("table", "json")
 
@@ -30,17 +32,29 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         raise ValueError(f"top_k={cfg.top_k}; must be at least 1")
     module = load_module(cfg.ckpt_path)
     paths, images = load_images(image_paths(cfg.input), int(module.hparams.model["image_size"]))
-    probs = predict_probabilities(module, images, int(cfg.batch_size))
+    ranked = rank(module, images, int(cfg.top_k), int(cfg.batch_size))
+    return [
+        {"path": str(path), "predictions": per_task}
+        for path, per_task in zip(paths, ranked, strict=True)
+    ]
+
+
+def rank(
+    module: ClassificationModule, images: np.ndarray, top_k: int = 5, batch_size: int = 64
+) -> list[dict[str, list[dict[str, Any]]]]:
+    """Per image, ``{task: [{"label", "probability"}, ...]}`` best first: what predict prints
+    and the web app shows, computed in one place so the two always agree."""
+    probs = predict_probabilities(module, images, batch_size)
     results = []
-    for i, path in enumerate(paths):
+    for i in range(len(images)):
         per_task = {}
         for task, classes in module.tasks.items():
-            top = probs[task][i].topk(min(int(cfg.top_k), len(classes)))
+            top = probs[task][i].topk(min(top_k, len(classes)))
             per_task[task] = [
                 {"label": classes[j], "probability": round(float(p), 6)}
                 for p, j in zip(top.values, top.indices, strict=True)
             ]
-        results.append({"path": str(path), "predictions": per_task})
+        results.append(per_task)
     return results
 
 

@@ -3,6 +3,7 @@ matrices match the style, by LBFGS (Gatys' choice, fewest steps) or Adam."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -86,9 +87,15 @@ def _initial_image(content: Tensor, settings: TransferSettings) -> Tensor:
 
 
 def transfer(
-    taps: FeatureTaps, content: Tensor, style: Tensor, settings: TransferSettings
+    taps: FeatureTaps,
+    content: Tensor,
+    style: Tensor,
+    settings: TransferSettings,
+    on_progress: Callable[[int, Tensor], None] | None = None,
 ) -> TransferResult:
-    """Stylise ``content`` with ``style`` (both ``(1, 3, H, W)`` in [0, 1])."""
+    """Stylise ``content`` with ``style`` (both ``(1, 3, H, W)`` in [0, 1]). ``on_progress``
+    gets the evaluations done so far and the current image after every Adam step or LBFGS
+    chunk (the web app draws its progress bar and intermediate images from it)."""
     objective = _Objective(taps, content, style, settings)
     image = _initial_image(content, settings).requires_grad_(True)
     lr = settings.lr if settings.lr is not None else DEFAULT_LR[settings.optimizer]
@@ -107,6 +114,8 @@ def transfer(
             optimizer.step(closure)
             with torch.no_grad():
                 image.clamp_(0, 1)
+            if on_progress is not None:
+                on_progress(len(history), image.detach())
     else:
         optimizer = torch.optim.LBFGS([image], lr=lr, max_iter=LBFGS_CHUNK, history_size=50)
         while len(history) < settings.steps:
@@ -115,6 +124,8 @@ def transfer(
             optimizer.step(closure)
             with torch.no_grad():
                 image.clamp_(0, 1)
+            if on_progress is not None:
+                on_progress(len(history), image.detach())
             if len(history) == before + 1:  # converged: LBFGS stopped after one evaluation
                 break
 
