@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export ARTCLF_REAL_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_sample))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-slow bench ui lint format clean
+.PHONY: help install run test test-slow bench ui demo browser lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,13 @@ bench: install ## measure throughput against baselines run side by side; writes 
 ui: install ## MLflow UI over the default store on http://127.0.0.1:5000
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
+
+demo: install ## web app on http://127.0.0.1:8501 (trains and registers a model first if none is)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app]"
+	$(PY) -m artclf.app --ensure-model $(ARGS)
+
+browser: ## install Debian's chromium for the browser tests, when missing (needs root, apt)
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check src tests

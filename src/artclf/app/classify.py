@@ -53,7 +53,7 @@ def store_upload(name: str, data: bytes, folder: Path) -> Path:
     """Check the upload and write it where ``predict`` can read it (same decoder, same path)."""
     check_upload(name, data)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"upload{Path(name).suffix.lower() or '.png'}"
+    path = folder / (Path(name).name or "upload")
     path.write_bytes(data)
     return path
 
@@ -111,7 +111,7 @@ def example_images(module: ClassificationModule, cache_dir: Path) -> list[tuple[
     return [(f"{p.parent.name} · {p.name}", p) for p in files]
 
 
-def top_k_html(task: str, ranked: list[dict]) -> str:
+def top_k_html(task: str, ranked: list[dict], image: str) -> str:
     """A bar chart of the top-k as a plain HTML table (readable in the DOM, no chart library):
     one row per class with its bar and its percentage."""
     rows = "".join(
@@ -123,6 +123,7 @@ def top_k_html(task: str, ranked: list[dict]) -> str:
         for item in ranked
     )
     return (
-        f'<table class="artclf-top" data-task="{escape(task)}" style="width:100%">'
-        f"<caption>{escape(task)}: top {len(ranked)}</caption>{rows}</table>"
+        f'<table class="artclf-top" data-task="{escape(task)}" data-image="{escape(image)}" '
+        f'style="width:100%"><caption>{escape(task)}: top {len(ranked)} for {escape(image)}'
+        f"</caption>{rows}</table>"
     )

@@ -117,7 +117,7 @@ def classify_tab(client) -> None:
     with right:
         st.subheader(f"{best['label']} — {best['probability']:.1%}")
         for task, ranked in result.top.items():
-            st.html(cls.top_k_html(task, ranked))
+            st.html(cls.top_k_html(task, ranked, path.name))
         model_card(client, source, ckpt, module)
     with left:
         target = st.select_slider(
@@ -125,9 +125,9 @@ def classify_tab(client) -> None:
         )
         if st.toggle("Grad-CAM overlay", value=True):
             overlay = cls.gradcam_overlay(module, result.image, target)
-            st.image(overlay, caption=f"Grad-CAM: {target}", width=320)
+            st.image([str(path), overlay], caption=[path.name, f"Grad-CAM: {target}"], width=240)
         else:
-            st.image(result.image, caption=path.name, width=320)
+            st.image(str(path), caption=path.name, width=240)
 
 
 def stylise_tab(client) -> None:
@@ -147,21 +147,27 @@ def stylise_tab(client) -> None:
         choices = examples(str(store.checkpoint_of(champion))) if champion else []
     except (FileNotFoundError, ValueError):
         choices = []
-    columns = st.columns(2 if method.needs_style else 1)
+    columns = st.columns(3)
     with columns[0]:
         content_path = pick_image("Content", choices, "content")
+        if content_path is not None:
+            st.image(str(content_path), width=200)
     style_path = None
     if method.needs_style:
         with columns[1]:
             style_path = pick_image("Style", choices[::-1], "style")
+            if style_path is not None:
+                st.image(str(style_path), width=200)
     ready = content_path is not None and (style_path is not None or not method.needs_style)
-    if st.button("Stylise", type="primary", disabled=not ready, key="stylise-go"):
-        run_stylise(method_label, source, content_path, style_path, size, options)
-    if "stylised" in st.session_state:
-        st.image(st.session_state.stylised, caption="result", width=384)
-        st.download_button(
-            "Download result (PNG)", st.session_state.stylised, "stylised.png", "image/png"
-        )
+    with columns[2]:
+        go = st.button("Stylise", type="primary", disabled=not ready, key="stylise-go")
+        if go:
+            run_stylise(method_label, source, content_path, style_path, size, options)
+        if "stylised" in st.session_state:
+            st.image(st.session_state.stylised, caption="result", width=256)
+            st.download_button(
+                "Download result (PNG)", st.session_state.stylised, "stylised.png", "image/png"
+            )
 
 
 def run_stylise(method_label, source, content_path, style_path, size, options) -> None:
@@ -179,6 +185,7 @@ def run_stylise(method_label, source, content_path, style_path, size, options) -
             preview.image(image_io.to_pil(image), caption=f"after {done:.0%}", width=256)
 
     output = method.run(content, style, options, progress, network)
+    bar.empty()
     preview.empty()
     buffer = io.BytesIO()
     image_io.to_pil(output).save(buffer, format="PNG")
