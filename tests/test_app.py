@@ -92,7 +92,7 @@ def test_classify_example_shows_predicts_top5_and_gradcam(app: AppTest, register
     assert shown == predicted_top(registered, path)
     assert len(shown["label"]) == 5
     assert at.subheader[0].value.startswith(shown["label"][0][0])
-    captions = [c for i in at.image for c in i.captions]
+    captions = [c for i in at.tabs[0].image for c in i.captions]
     assert captions == [path.name, f"Grad-CAM: {shown['label'][0][0]}"]
     card = "\n".join(m.value for m in at.markdown)
     assert "Test accuracy: " in card and registered["run_id"] in card
@@ -100,7 +100,7 @@ def test_classify_example_shows_predicts_top5_and_gradcam(app: AppTest, register
     slider = at.select_slider(key="gradcam-class")
     at = slider.set_value(slider.options[-1]).run()
     assert not at.exception
-    assert [c for i in at.image for c in i.captions][1] == f"Grad-CAM: {slider.options[-1]}"
+    assert [c for i in at.tabs[0].image for c in i.captions][1] == f"Grad-CAM: {slider.options[-1]}"
 
 
 def _examples(at: AppTest) -> list[tuple[str, str]]:
@@ -174,3 +174,11 @@ def test_runs_tab_lists_the_run_with_a_link(app: AppTest, registered: dict) -> N
     assert len(frame) == 1
     link = frame["open in MLflow"][0]
     assert link.startswith(store.MLFLOW_UI) and link.endswith(registered["run_id"])
+
+
+def test_bench_app_latency_rows_measure_app_and_bare_predict() -> None:
+    from artclf.bench import app_latency_rows
+
+    rows = app_latency_rows("simple_cnn", 32, count=3)
+    assert len(rows) == 4 and all(r.unit == "ms" for r in rows)
+    assert all(r.ours > 0 and r.baseline > 0 for r in rows)

@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from artclf.data.images import load_image
 from artclf.data.synthetic import generate
 from artclf.explain import attribution_maps
 from artclf.inference import load_images
@@ -23,6 +24,7 @@ UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
 MAX_UPLOAD_MB = 20
 EXAMPLES_PER_CLASS = 2
 MAX_EXAMPLES = 40
+OVERLAY_SIZE = 320
 
 
 class UploadError(ValueError):
@@ -69,24 +71,32 @@ class Classified:
 
 
 def classify(module: ClassificationModule, path: Path, top_k: int = 5) -> Classified:
-    """``rank`` on the image decoded by ``load_images``: exactly what ``artclf.predict`` does."""
+    """``rank`` on the image decoded by ``load_images``: exactly what ``artclf.predict`` does;
+    one forward pass ranks every class, the top ``top_k`` of each task are its head."""
     _, images = load_images([path], int(module.hparams.model["image_size"]))
-    top = rank(module, images, top_k)[0]
-    first = next(iter(module.tasks))
-    ordered = rank(module, images, len(module.tasks[first]))[0][first]
-    return Classified(images[0], top, [item["label"] for item in ordered])
+    ranked = rank(module, images, max(len(c) for c in module.tasks.values()))[0]
+    top = {task: items[:top_k] for task, items in ranked.items()}
+    return Classified(images[0], top, [item["label"] for item in next(iter(ranked.values()))])
 
 
 def gradcam_overlay(
-    module: ClassificationModule, image: np.ndarray, label: str, task: str | None = None
+    module: ClassificationModule,
+    result: Classified,
+    path: Path,
+    label: str,
+    task: str | None = None,
+    size: int = OVERLAY_SIZE,
 ) -> np.ndarray:
-    """The image with the Grad-CAM map of class ``label`` (of ``task``) laid over it in the
-    colours training's prediction grid uses."""
+    """Grad-CAM of class ``label`` (of ``task``) laid over the image in the colours training's
+    prediction grid uses. The map comes from the model's input; it is drawn over the same
+    centre crop decoded at ``size`` so a small model's map is not shown on a blurred image."""
     task = task or next(iter(module.tasks))
     target = np.array([module.tasks[task].index(label)])
-    heat = attribution_maps(module, image[None], target, task=task)[0]
-    colours = matplotlib.colormaps["jet"](heat)[..., :3]
-    return (0.55 * image / 255 + 0.45 * colours).clip(0, 1)
+    heat = attribution_maps(module, result.image[None], target, task=task)[0]
+    heat = np.asarray(Image.fromarray(heat.astype(np.float32)).resize((size, size)))
+    backdrop = load_image(path, size) / 255
+    colours = matplotlib.colormaps["jet"](heat.clip(0, 1))[..., :3]
+    return (0.55 * backdrop + 0.45 * colours).clip(0, 1)
 
 
 def example_images(module: ClassificationModule, cache_dir: Path) -> list[tuple[str, Path]]:

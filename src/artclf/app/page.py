@@ -124,7 +124,7 @@ def classify_tab(client) -> None:
             "Grad-CAM for class", result.classes, value=result.classes[0], key="gradcam-class"
         )
         if st.toggle("Grad-CAM overlay", value=True):
-            overlay = cls.gradcam_overlay(module, result.image, target)
+            overlay = cls.gradcam_overlay(module, result, path, target)
             st.image([str(path), overlay], caption=[path.name, f"Grad-CAM: {target}"], width=240)
         else:
             st.image(str(path), caption=path.name, width=240)
