@@ -182,3 +182,18 @@ def test_bench_app_latency_rows_measure_app_and_bare_predict() -> None:
     rows = app_latency_rows("simple_cnn", 32, count=3)
     assert len(rows) == 4 and all(r.unit == "ms" for r in rows)
     assert all(r.ours > 0 and r.baseline > 0 for r in rows)
+
+
+def test_launcher_binds_locally_offline_and_refuses_python_310(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from artclf.app import __main__ as launcher
+
+    command = launcher.streamlit_command(launcher.parse([]).host, 8501)
+    assert "--server.address=127.0.0.1" in command
+    assert "--browser.gatherUsageStats=false" in command
+    monkeypatch.setattr(sys, "version_info", (3, 10, 14))
+    with pytest.raises(SystemExit, match=r"^error: the web app needs Python >= 3.11"):
+        launcher.main([])
