@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export ARTCLF_REAL_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_sample))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-slow bench ui report server lint format clean
+.PHONY: help install run test test-slow bench ui report server demo browser lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ report: install ## leaderboard, figures and HTML of the latest experiment in the
 
 server: install ## team MLflow server on PostgreSQL (needs Debian's postgresql) on 127.0.0.1:5000
 	$(PY) -m artclf.server $(ARGS)
+
+demo: install ## web app on http://127.0.0.1:8501 (trains and registers a model first if none is)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app]"
+	$(PY) -m artclf.app --ensure-model $(ARGS)
+
+browser: ## install Debian's chromium for the browser tests, when missing (needs root, apt)
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check src tests

@@ -6,9 +6,10 @@ our Lightning training loop against a bare PyTorch loop on the same model and ba
 training end to end (real files, our datamodule and module) against the same model fed one
 resident batch, the compute ceiling;
 inference precision/layout variants; batched Grad-CAM against one image per call; Gatys
-style transfer on Lite0 against VGG19 taps; AdaIN against Gatys, per image; training beside
-CPU hogs with artclf's thread policy against torch's defaults (``--only contention`` runs
-just that).
+style transfer on Lite0 against VGG19 taps; AdaIN against Gatys, per image; the web app's
+per-image latency (ms, lower is better) against predict's bare work on the same image;
+training beside CPU hogs with artclf's thread policy against torch's defaults
+(``--only contention`` runs just that).
 """
 
 from __future__ import annotations
@@ -344,6 +345,67 @@ def adain_row(size: int, steps: int, seconds: float) -> Row:
     )
 
 
+def app_latency_rows(arch: str, image_size: int, count: int = 30) -> list[Row]:
+    """Milliseconds per image through the web app's classify path (decode, top-5, the class
+    ranking, and optionally the Grad-CAM overlay), p50 and p95, beside the bare work of
+    ``artclf.predict`` per image (decode + ``rank``) on the same images and model."""
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from artclf.app.classify import classify, gradcam_overlay
+    from artclf.inference import load_images
+    from artclf.models.module import ClassificationModule
+    from artclf.predict import rank
+
+    module = ClassificationModule(
+        model=_model_cfg(arch, image_size),
+        class_names=[f"class{i}" for i in range(20)],
+        optim={"name": "adam", "lr": 1e-3},
+    ).eval()
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i in range(count):
+            paths.append(Path(folder) / f"{i}.jpg")
+            Image.fromarray(rng.integers(0, 255, (320, 256, 3), dtype=np.uint8)).save(paths[-1])
+
+        def latencies(step: Callable[[Path], Any]) -> np.ndarray:
+            step(paths[0])  # warm-up
+            times = []
+            for path in paths:
+                start = time.perf_counter()
+                step(path)
+                times.append((time.perf_counter() - start) * 1000)
+            return np.array(times)
+
+        def bare(path: Path) -> Any:
+            return rank(module, load_images([path], image_size)[1])
+
+        def app(path: Path) -> Any:
+            return classify(module, path)
+
+        def app_gradcam(path: Path) -> Any:
+            result = classify(module, path)
+            return gradcam_overlay(module, result, path, result.classes[0])
+
+        base, plain, cam = latencies(bare), latencies(app), latencies(app_gradcam)
+    rows = []
+    for q in (50, 95):
+        for label, values in (("Grad-CAM off", plain), ("Grad-CAM on", cam)):
+            rows.append(
+                Row(
+                    f"app classify {arch} {image_size}², {label}, p{q} latency",
+                    float(np.percentile(values, q)),
+                    float(np.percentile(base, q)),
+                    "predict's decode + rank",
+                    unit="ms",
+                )
+            )
+    return rows
+
+
 def machine() -> str:
     """The GPU, or the CPU model and torch's thread count: ratios are comparable only on one."""
     if torch.cuda.is_available():
@@ -380,6 +442,7 @@ def run(seconds: float, quick: bool, roots: dict[str, Path]) -> list[Row]:
         style_transfer_row(256, steps=20),
         adain_row(256, steps=200, seconds=seconds),
         *contention_rows(hogs=2, seconds=seconds),
+        *app_latency_rows("resnet18", 224),
     ]
 
 

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import hydra
+import numpy as np
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
@@ -24,6 +25,7 @@ from artclf.inference import (
     predict_probabilities,
     top_labels,
 )
+from artclf.models.module import ClassificationModule
 from artclf.models.tta import check_tta
 from artclf.tracking.registry import resolve_ckpt_option
 
@@ -42,13 +44,24 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     size, resize = int(module.hparams.model["image_size"]), cfg.get("resize")
     resize = checkpoint_resize(module.hparams.get("data"), resize)
     paths, images = load_images(image_paths(cfg.input), size, resize)
-    probs = predict_probabilities(module, images, int(cfg.batch_size), check_tta(cfg.get("tta")))
-    ranked = top_labels(module.tasks, probs, int(cfg.top_k))
-    results = [
+    ranked = rank(module, images, int(cfg.top_k), int(cfg.batch_size), cfg.get("tta"))
+    return [
         {"path": str(path), "predictions": per_task}
         for path, per_task in zip(paths, ranked, strict=True)
     ]
-    return results
+
+
+def rank(
+    module: ClassificationModule,
+    images: np.ndarray,
+    top_k: int = 5,
+    batch_size: int = 64,
+    tta: str | None = None,
+) -> list[dict[str, list[dict[str, Any]]]]:
+    """Per image, ``{task: [{"label", "probability"}, ...]}`` best first: what predict prints
+    and the web app shows, computed in one place so the two always agree."""
+    probs = predict_probabilities(module, images, batch_size, check_tta(tta))
+    return top_labels(module.tasks, probs, top_k)
 
 
 def render(results: list[dict[str, Any]], output: str) -> None:

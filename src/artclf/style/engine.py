@@ -92,9 +92,12 @@ def transfer(
     style: Tensor,
     settings: TransferSettings,
     on_step: Callable[[int, dict[str, float]], object] | None = None,
+    on_progress: Callable[[int, Tensor], None] | None = None,
 ) -> TransferResult:
-    """Stylise ``content`` with ``style`` (both ``(1, 3, H, W)`` in [0, 1]); ``on_step`` is
-    called with the number of loss evaluations so far and their latest losses (progress)."""
+    """Stylise ``content`` with ``style`` (both ``(1, 3, H, W)`` in [0, 1]). ``on_step`` gets
+    the number of loss evaluations so far and their latest losses (progress lines);
+    ``on_progress`` the evaluations so far and the current image after every Adam step or LBFGS
+    chunk (the web app draws its progress bar and intermediate images from it)."""
     objective = _Objective(taps, content, style, settings)
     image = _initial_image(content, settings).requires_grad_(True)
     lr = settings.lr if settings.lr is not None else DEFAULT_LR[settings.optimizer]
@@ -115,6 +118,8 @@ def transfer(
             optimizer.step(closure)
             with torch.no_grad():
                 image.clamp_(0, 1)
+            if on_progress is not None:
+                on_progress(len(history), image.detach())
     else:
         optimizer = torch.optim.LBFGS([image], lr=lr, max_iter=LBFGS_CHUNK, history_size=50)
         while len(history) < settings.steps:
@@ -123,6 +128,8 @@ def transfer(
             optimizer.step(closure)
             with torch.no_grad():
                 image.clamp_(0, 1)
+            if on_progress is not None:
+                on_progress(len(history), image.detach())
             if len(history) == before + 1:  # converged: LBFGS stopped after one evaluation
                 break
 

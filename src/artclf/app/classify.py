@@ -1,0 +1,141 @@
+"""Classify one image the way ``artclf.predict`` does, explain it with Grad-CAM, and find the
+example images and accept the uploads the page offers."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from artclf.data.images import load_image
+from artclf.data.resize import checkpoint_resize
+from artclf.data.synthetic import generate
+from artclf.explain import attribution_maps
+from artclf.inference import load_images
+from artclf.models.module import ClassificationModule
+from artclf.predict import rank
+
+UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp")
+UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
+MAX_UPLOAD_MB = 20
+EXAMPLES_PER_CLASS = 2
+MAX_EXAMPLES = 40
+OVERLAY_SIZE = 320
+
+
+class UploadError(ValueError):
+    """An upload the app cannot classify; the message says why and what to do."""
+
+
+def check_upload(name: str, data: bytes) -> None:
+    """Raise ``UploadError`` unless ``data`` is a complete JPG/PNG/WebP within the size limit."""
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        raise UploadError(
+            f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB, "
+            "upload a smaller image"
+        )
+    if not data:
+        raise UploadError(f"{name} is empty (0 bytes); upload a JPG, PNG or WebP image")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format
+            image.load()  # decodes every byte: truncated files fail here, not later
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        reason = "truncated" if "truncated" in str(error).lower() else "not a readable image"
+        raise UploadError(f"{name} is {reason}; upload a complete JPG, PNG or WebP file") from None
+    if kind not in UPLOAD_FORMATS:
+        raise UploadError(f"{name} is a {kind} image; upload a JPG, PNG or WebP file")
+
+
+def store_upload(name: str, data: bytes, folder: Path) -> Path:
+    """Check the upload and write it where ``predict`` can read it (same decoder, same path)."""
+    check_upload(name, data)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (Path(name).name or "upload")
+    path.write_bytes(data)
+    return path
+
+
+@dataclass(frozen=True)
+class Classified:
+    """One image at the model's input size, its top-k per task, and the full ranking of the
+    first task (what the Grad-CAM class picker offers)."""
+
+    image: np.ndarray
+    top: dict[str, list[dict]]
+    classes: list[str]
+
+
+def classify(module: ClassificationModule, path: Path, top_k: int = 5) -> Classified:
+    """``rank`` on the image decoded by ``load_images``: exactly what ``artclf.predict`` does;
+    one forward pass ranks every class, the top ``top_k`` of each task are its head."""
+    resize = checkpoint_resize(module.hparams.get("data"))  # as training read its images
+    _, images = load_images([path], int(module.hparams.model["image_size"]), resize)
+    ranked = rank(module, images, max(len(c) for c in module.tasks.values()))[0]
+    top = {task: items[:top_k] for task, items in ranked.items()}
+    return Classified(images[0], top, [item["label"] for item in next(iter(ranked.values()))])
+
+
+def gradcam_overlay(
+    module: ClassificationModule,
+    result: Classified,
+    path: Path,
+    label: str,
+    task: str | None = None,
+    size: int = OVERLAY_SIZE,
+) -> np.ndarray:
+    """Grad-CAM of class ``label`` (of ``task``) laid over the image in the colours training's
+    prediction grid uses. The map comes from the model's input; it is drawn over the same
+    centre crop decoded at ``size`` so a small model's map is not shown on a blurred image."""
+    task = task or next(iter(module.tasks))
+    target = np.array([module.tasks[task].index(label)])
+    heat = attribution_maps(module, result.image[None], target, task=task)[0]
+    heat = np.asarray(Image.fromarray(heat.astype(np.float32)).resize((size, size)))
+    backdrop = load_image(path, size) / 255
+    colours = matplotlib.colormaps["jet"](heat.clip(0, 1))[..., :3]
+    return (0.55 * backdrop + 0.45 * colours).clip(0, 1)
+
+
+def example_images(module: ClassificationModule, cache_dir: Path) -> list[tuple[str, Path]]:
+    """``(caption, path)`` pairs: test images of the model's own data when its root is on disk
+    (a few per class of the first task), else the embedded synthetic set's test images."""
+    data = dict(module.hparams.get("data") or {})
+    if data.get("root") and Path(data["root"]).is_dir():
+        from artclf.evaluate import split_records
+
+        table = split_records(data, "test", module)
+        task = next(iter(module.tasks))
+        picked = table.groupby(task, sort=True).head(EXAMPLES_PER_CLASS).head(MAX_EXAMPLES)
+        classes = module.tasks[task]
+        return [
+            (f"{classes[row[task]]} · {Path(row['path']).name}", Path(row["path"]))
+            for row in picked.to_dict("records")
+        ]
+    root = generate(
+        cache_dir / "app-examples", seed=0, train_per_class=0, test_per_class=1, size=128
+    )
+    files = sorted((root / "test").glob("*/*.*"))[:MAX_EXAMPLES]
+    return [(f"{p.parent.name} · {p.name}", p) for p in files]
+
+
+def top_k_html(task: str, ranked: list[dict], image: str) -> str:
+    """A bar chart of the top-k as a plain HTML table (readable in the DOM, no chart library):
+    one row per class with its bar and its percentage."""
+    rows = "".join(
+        f'<tr data-label="{escape(item["label"])}" data-probability="{item["probability"]}">'
+        f'<td class="artclf-label">{escape(item["label"])}</td>'
+        '<td style="width:55%"><div style="background:#ff4b4b;height:0.9em;border-radius:2px;'
+        f'width:{100 * item["probability"]:.1f}%"></div></td>'
+        f'<td style="text-align:right">{100 * item["probability"]:.1f}%</td></tr>'
+        for item in ranked
+    )
+    return (
+        f'<table class="artclf-top" data-task="{escape(task)}" data-image="{escape(image)}" '
+        f'style="width:100%"><caption>{escape(task)}: top {len(ranked)} for {escape(image)}'
+        f"</caption>{rows}</table>"
+    )
