@@ -142,7 +142,7 @@ def test_train_register_and_stylize_through_the_registry(
     assert math.isfinite(train(cfg))
 
     client = MlflowClient(uri)
-    (run,) = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name("artclf-train").experiment_id])
     for key in ("train/content_epoch", "train/style_epoch", "val/loss", "val/style"):
         assert math.isfinite(run.data.metrics[key]), key
     assert [a.path for a in client.list_artifacts(run.info.run_id, "samples")] == [
@@ -188,7 +188,7 @@ def test_adain_without_a_model_or_with_a_bad_uri_is_one_clear_line(make_cfg) -> 
         "logger=none",
         config_name="stylize",
     )
-    with pytest.raises(StyleTransferError, match="method=adain needs a trained decoder"):
+    with pytest.raises(StyleTransferError, match="the AdaIN method needs a trained decoder"):
         stylize(cfg)
     cfg = make_cfg(
         "method=adain",

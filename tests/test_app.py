@@ -46,7 +46,7 @@ def registered(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> 
     )
     train(cfg)
     client = MlflowClient(uri)
-    (run,) = client.search_runs(client.get_experiment_by_name("artclf").experiment_id)
+    (run,) = client.search_runs(client.get_experiment_by_name("artclf-train").experiment_id)
     register_run(run.info.run_id, "tiny", client=client)
     return {"home": home, "uri": uri, "run_id": run.info.run_id}
 
@@ -168,7 +168,7 @@ def test_stylise_two_steps_gives_a_downloadable_image(app: AppTest) -> None:
 
 def test_runs_tab_lists_the_run_with_a_link(app: AppTest, registered: dict) -> None:
     at = app.run()
-    assert at.selectbox(key="runs-experiment").value == "artclf"
+    assert at.selectbox(key="runs-experiment").value == "artclf-train"
     (table,) = at.dataframe
     frame = table.value
     assert len(frame) == 1

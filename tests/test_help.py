@@ -18,11 +18,11 @@ from artclf.help import command_groups, groups_help
         ("predict", ["paths"]),
         ("evaluate", ["paths", "logger", "data"]),
         ("explain", ["paths", "logger"]),
-        ("stylize", ["paths", "backbone", "logger", "search"]),
+        ("stylize", ["paths", "backbone", "logger"]),
         (
             "train",
             ["paths", "data", "model", "aug", "optim", "scheduler", "trainer", "callbacks",
-             "logger", "debug", "experiment", "search"],
+             "logger", "debug", "experiment"],
         ),
     ],
 )  # fmt: skip

@@ -39,7 +39,7 @@ def compose_cfg(name: str, home: Path, *overrides: str) -> DictConfig:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
-    """Version 1 (@champion): 3 epochs; version 2 (@challenger): lr=0, the untrained net."""
+    """Version 1 (@champion): 3 epochs; version 2 (@challenger): lr=1e-9, as good as untrained."""
     home = tmp_path_factory.mktemp("registry")
     common = (
         *TINY_SYNTHETIC,
@@ -51,7 +51,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     )
     good = compose_cfg("train", home / "good", *common, "trainer.max_epochs=3")
     train(good)
-    bad = compose_cfg("train", home / "bad", *common, "trainer.max_epochs=1", "optim.lr=0")
+    bad = compose_cfg("train", home / "bad", *common, "trainer.max_epochs=1", "optim.lr=1e-9")
     train(bad)
     return {
         "home": home,
@@ -135,7 +135,7 @@ print("RESULT" + json.dumps(out))
 
 def comparison_runs(store: dict) -> list:
     client = store["client"]
-    experiment = client.get_experiment_by_name("artclf")
+    experiment = client.get_experiment_by_name("artclf-registry")  # its own kind of run
     return client.search_runs([experiment.experiment_id], "tags.`artclf.task` = 'registry'")
 
 

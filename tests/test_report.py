@@ -48,7 +48,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     client = MlflowClient(store)
-    experiment = client.get_experiment_by_name("artclf")
+    experiment = client.get_experiment_by_name("artclf-train")
     (parent,) = client.search_runs([experiment.experiment_id], "tags.`artclf.role` = 'sweep'")
     return {"home": home, "store": store, "client": client, "parent": parent.info.run_id}
 

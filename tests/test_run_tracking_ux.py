@@ -49,7 +49,7 @@ def test_training_logs_its_data_and_evaluation_links_back(make_cfg, tmp_path: Pa
     assert train_input.dataset.source == f'{{"uri": "{cfg.data.root}"}}'
     digest = train_input.dataset.digest
     # the digest is the fingerprint that names the prepared cache of these files
-    assert (Path(cfg.data.cache_dir) / f"images-{digest}-32px.npy").is_file()
+    assert (Path(cfg.data.cache_dir) / f"images-{digest}-32px-crop.npy").is_file()
     assert {i.dataset.digest for i in inputs.values()} == {digest}
     counts = {c: int(tags[i.dataset.name]["images"]) for c, i in inputs.items()}
     assert counts["test"] == 60 and counts["train"] + counts["val"] == 180  # 30 folders x 6

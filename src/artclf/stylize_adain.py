@@ -49,8 +49,8 @@ def stylize_adain(cfg: DictConfig) -> dict[str, float]:
     source = cfg.get("ckpt_path")
     if not source:
         raise StyleTransferError(
-            "method=adain needs a trained decoder: ckpt_path=CKPT (of `python -m artclf.train "
-            "experiment=adain`) or ckpt_path=models:/adain@champion"
+            "the AdaIN method needs a trained decoder: ckpt_path=models:/adain@champion, or "
+            "ckpt_path=CKPT of a run of `python -m artclf.train experiment=adain`"
         )
     if not cfg.content or not cfg.style:
         raise StyleTransferError("pass content=IMAGE_OR_FOLDER and style=IMAGE_OR_FOLDER")

@@ -14,8 +14,9 @@ import torch
 from artclf.app import classify as cls
 from artclf.app import store
 from artclf.app.stylise import METHODS
-from artclf.inference import load_module, source_run_id
+from artclf.inference import load_module
 from artclf.style import image_io
+from artclf.tracking.derived import source_run_id
 
 CHECKPOINT = "checkpoint path…"
 

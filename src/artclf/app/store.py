@@ -25,9 +25,9 @@ def app_config() -> DictConfig:
     store is MLFLOW_TRACKING_URI, else the SQLite file under ARTCLF_HOME or the working folder."""
     paths = OmegaConf.load(CONFIG_DIR / "paths" / "default.yaml")
     del paths["run_dir"]  # Hydra's, set at run time
-    cfg = OmegaConf.create(
-        {"paths": paths, "logger": OmegaConf.load(CONFIG_DIR / "logger" / "mlflow.yaml")}
-    )
+    logger = OmegaConf.load(CONFIG_DIR / "logger" / "mlflow.yaml")
+    # task_name: the app's models and runs are training runs (experiment artclf-train)
+    cfg = OmegaConf.create({"task_name": "train", "paths": paths, "logger": logger})
     return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
 
 

@@ -33,7 +33,9 @@ class BatchMixup:
             return None
         mixer = cls(**{k: float(v) for k, v in config.items()})
         if mixer.mixup_alpha <= 0 and mixer.cutmix_alpha <= 0:
-            raise ValueError("model.mixup: set mixup_alpha or cutmix_alpha > 0 (or mixup=null)")
+            raise ValueError(
+                "model.mixup: set mixup_alpha or cutmix_alpha > 0 (or model.mixup=null)"
+            )
         return mixer
 
     def _beta(self, alpha: float) -> float:
