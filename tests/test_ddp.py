@@ -39,7 +39,7 @@ def test_ddp_on_two_cpu_processes_keeps_every_report(tmp_path: Path, shared_cach
 
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(store)
-    (run,) = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name("artclf-train").experiment_id])
     assert run.info.status == "FINISHED" and run.data.params["trainer.strategy"] == "ddp_spawn"
     history = client.get_metric_history(run.info.run_id, "val/acc")
     assert [m.step for m in history] == sorted({m.step for m in history})  # once per epoch

@@ -34,7 +34,7 @@ def sweep(tmp_path: Path, shared_cache: Path, *overrides: str) -> tuple[MlflowCl
     )
     assert done.returncode == 0, done.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{store}")
-    return client, client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    return client, client.search_runs([client.get_experiment_by_name("artclf-train").experiment_id])
 
 
 def check_family(client: MlflowClient, runs: list, jobs: int) -> None:

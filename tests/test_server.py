@@ -70,7 +70,7 @@ def test_four_parallel_jobs_on_the_team_server(
         )
         assert done.returncode == 0, done.stderr[-3000:]
         client = MlflowClient(url)
-        runs = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+        runs = client.search_runs([client.get_experiment_by_name("artclf-train").experiment_id])
         parents = [r for r in runs if r.data.tags.get("artclf.role") == "sweep"]
         children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
         assert len(runs) == 5 and len(parents) == 1 and len(children) == 4

@@ -118,7 +118,7 @@ def test_killed_study_resumes_prunes_and_is_shared(tmp_path: Path, shared_cache:
     study = optuna.load_study(study_name="st", storage=storage)
     started = [t for t in study.trials if t.state != TrialState.WAITING]
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("artclf").experiment_id])
+    runs = client.search_runs([client.get_experiment_by_name("artclf-train").experiment_id])
     parents = [r for r in runs if r.data.tags.get("artclf.role") == "study"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == 1
