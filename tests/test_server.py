@@ -90,6 +90,8 @@ def test_four_parallel_jobs_on_the_team_server(
             for name in ("config/config.yaml", "reports/confusion_matrix.png"):
                 assert files.get(name, 0) > 0, files
             assert any(k.endswith(".ckpt") and v > 0 for k, v in files.items()), files
-        stored = list((server_folder / "artifacts").rglob("*.ckpt"))
-        assert len(stored) == 4  # the server wrote them into its folder
+        # the server wrote them into its folder: each job's checkpoint, and its logged model's
+        stored = list((server_folder / "artifacts").rglob("checkpoints/*.ckpt"))
+        models = list((server_folder / "artifacts").rglob("models/*/artifacts/**/*.ckpt"))
+        assert len(stored) == len(models) == 4
     assert not (server_folder / "data" / "postmaster.pid").exists()  # PostgreSQL stopped
