@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from artclf import checkpoints
 from artclf.config import CONFIG_DIR, to_plain
+from artclf.models.optim import LEGACY_OPTIMIZERS, LEGACY_SCHEDULERS, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ RUNTIME_KEYS = {
     "data": frozenset({"root", "batch_size", "num_workers", "cache", "cache_dir"}),
 }
 #: Compared first, so a conflict names the most telling key.
-IDENTITY_KEYS = ("name", "arch", "source", "labels")
+IDENTITY_KEYS = ("_target_", "name", "arch", "source", "labels")
 _ABSENT = object()
 
 
@@ -36,7 +37,12 @@ def stored_config(ckpt_path: str | Path) -> dict[str, Any] | None:
     """The checkpoint's hyperparameters when a classification run wrote it, else None."""
     state = checkpoints.read(ckpt_path)  # a local file or an http(s) URL, weights-only
     stored = state.get("hyper_parameters") or {}
-    return stored if {"model", "data"} <= stored.keys() else None
+    if not {"model", "data"} <= stored.keys():
+        return None
+    # older checkpoints name their optimiser and schedule; compare them as _target_ specs
+    stored["optim"] = upgrade(stored.get("optim"), LEGACY_OPTIMIZERS)
+    stored["scheduler"] = upgrade(stored.get("scheduler"), LEGACY_SCHEDULERS)
+    return stored
 
 
 def default_config(config_name: str) -> DictConfig:

@@ -177,7 +177,7 @@ class ClassificationModule(L.LightningModule):
         return build_optimization(
             parameter_groups(self.net, self.hparams.optim),
             self.hparams.optim,
-            self.hparams.scheduler or {"name": "none"},
+            self.hparams.scheduler,
             max_epochs=self.trainer.max_epochs if attached else 1,
             monitor=self.hparams.monitor,
             total_steps=int(self.trainer.estimated_stepping_batches) if attached else None,

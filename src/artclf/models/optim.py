@@ -8,6 +8,7 @@ blocks move least. ``scheduler=warmup_cosine`` ramps the LR up linearly for
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -15,8 +16,19 @@ from typing import Any
 import torch
 from torch import nn
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULERS = ("none", "exponential", "plateau", "cosine", "warmup_cosine")
+#: Checkpoints written before optimisers had a ``_target_`` name them; they still load.
+LEGACY_OPTIMIZERS = {"sgd": "torch.optim.SGD", "adam": "torch.optim.Adam", "adamw": "torch.optim.AdamW"}
+LEGACY_SCHEDULERS = {
+    "exponential": "torch.optim.lr_scheduler.ExponentialLR",
+    "plateau": "torch.optim.lr_scheduler.ReduceLROnPlateau",
+    "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR",
+    "warmup_cosine": "artclf.models.optim.warmup_cosine",
+}
+#: Keys of ``conf/optim`` and ``conf/scheduler`` that are ours, not the constructor's.
+OPTIM_KEYS = frozenset({"name", "layer_decay"})
+SCHEDULER_KEYS = frozenset({"name", "interval"})
+#: Facts only known at fit time, passed to a schedule whose constructor names them.
+RUNTIME_ARGS = ("max_epochs", "total_steps")
 
 ParamSpec = Iterable[nn.Parameter] | list[dict[str, Any]]
 
@@ -47,27 +59,58 @@ def parameter_groups(net: nn.Module, optim: dict[str, Any]) -> ParamSpec:
     return [*groups, {"params": rest, "lr": lr}]
 
 
+def upgrade(spec: dict[str, Any] | None, legacy: dict[str, str]) -> dict[str, Any]:
+    """``spec`` with a ``_target_``: a checkpoint's old ``{"name": "adam", ...}`` becomes
+    ``{"_target_": "torch.optim.Adam", "_partial_": True, ...}``; ``name: none`` (or no
+    spec) becomes ``{"_target_": None}``, no schedule. New specs come back as they are."""
+    spec = dict(spec or {})
+    name = spec.pop("name", None)
+    if "_target_" in spec:
+        return spec
+    if name in (None, "none"):
+        return {"_target_": None}
+    if name not in legacy:
+        raise ValueError(f"unknown optimiser or scheduler name {name!r}; valid: {', '.join(legacy)}")
+    if name == "cosine":  # old specs took T_max from trainer.max_epochs at fit time
+        spec.setdefault("T_max", None)
+    if name == "warmup_cosine":
+        spec.setdefault("interval", "step")
+    return {"_target_": legacy[name], "_partial_": True, **spec}
+
+
+def _partial(spec: dict[str, Any], ours: frozenset[str], **runtime: Any) -> Any:
+    """The ``_partial_`` constructor of ``spec``, with the ``runtime`` facts it names."""
+    from hydra.utils import get_method, instantiate
+
+    args = {k: v for k, v in spec.items() if k not in ours}
+    target = get_method(args["_target_"])
+    try:
+        accepted = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    args.update({k: v for k, v in runtime.items() if k in accepted})
+    return instantiate({**args, "_partial_": True})
+
+
 def build_optimizer(params: ParamSpec, cfg: dict[str, Any]) -> torch.optim.Optimizer:
-    name, lr, wd = cfg["name"], cfg["lr"], cfg.get("weight_decay", 0.0)
-    if name == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=lr,
-            momentum=cfg.get("momentum", 0.9),
-            nesterov=cfg.get("nesterov", False),
-            weight_decay=wd,
-        )
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    raise ValueError(f"unknown optim.name {name!r}; valid choices: {', '.join(OPTIMIZERS)}")
+    """The optimiser of ``conf/optim`` (a ``_target_`` with ``_partial_``) over ``params``."""
+    return _partial(upgrade(cfg, LEGACY_OPTIMIZERS), OPTIM_KEYS)(params)
 
 
 def warmup_cosine(
-    optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int, floor: float
+    optimizer: torch.optim.Optimizer,
+    warmup_epochs: float = 1.0,
+    eta_min: float = 0.0,
+    *,
+    max_epochs: int,
+    total_steps: int | None = None,
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``warmup_steps``, then cosine decay to ``floor`` × the base LR."""
+    """Linear warm-up over ``warmup_epochs`` (in steps: ``total_steps`` spread over
+    ``max_epochs``), then cosine decay to ``eta_min`` (as a fraction of the optimiser's base LR)."""
+    total = max(1, int(total_steps or max_epochs))
+    warmup_steps = max(1, round(total * float(warmup_epochs) / max(1, max_epochs)))
+    floor = float(eta_min) / float(optimizer.defaults["lr"])
+    total_steps = total
 
     def factor(step: int) -> float:
         if step < warmup_steps:
@@ -81,40 +124,23 @@ def warmup_cosine(
 def build_optimization(
     params: ParamSpec,
     optim: dict[str, Any],
-    scheduler: dict[str, Any],
+    scheduler: dict[str, Any] | None,
     *,
     max_epochs: int,
     monitor: str,
     total_steps: int | None = None,
 ) -> dict[str, Any]:
-    """What ``LightningModule.configure_optimizers`` returns: optimiser and schedule
-    (per epoch; per step for ``warmup_cosine``, which needs ``total_steps``)."""
+    """What ``LightningModule.configure_optimizers`` returns: optimiser and schedule (stepped
+    per ``scheduler.interval``: epoch, or step for ``warmup_cosine``)."""
     optimizer = build_optimizer(params, optim)
-    name = scheduler.get("name", "none")
-    if name == "none":
+    spec = upgrade(scheduler, LEGACY_SCHEDULERS)
+    if spec.get("_target_") is None:
         return {"optimizer": optimizer}
-    if name == "warmup_cosine":
-        total = max(1, int(total_steps or max_epochs))
-        warmup = round(total * float(scheduler.get("warmup_epochs", 1)) / max(1, max_epochs))
-        floor = float(scheduler.get("eta_min", 0.0)) / float(optim["lr"])
-        schedule = warmup_cosine(optimizer, max(1, warmup), total, floor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
-    if name == "exponential":
-        schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=scheduler["gamma"])
-    elif name == "plateau":
-        schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer,
-            mode=scheduler["mode"],
-            factor=scheduler["factor"],
-            patience=scheduler["patience"],
-        )
-    elif name == "cosine":
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max(1, max_epochs), eta_min=scheduler.get("eta_min", 0.0)
-        )
-    else:
-        raise ValueError(f"unknown scheduler.name {name!r}; valid choices: {', '.join(SCHEDULERS)}")
-    return {
-        "optimizer": optimizer,
-        "lr_scheduler": {"scheduler": schedule, "interval": "epoch", "monitor": monitor},
-    }
+    if "T_max" in spec and spec["T_max"] is None:
+        spec["T_max"] = max(1, max_epochs)
+    interval = spec.get("interval", "epoch")
+    make = _partial(spec, SCHEDULER_KEYS, max_epochs=max_epochs, total_steps=total_steps)
+    schedule = {"scheduler": make(optimizer), "interval": interval}
+    if interval == "epoch":
+        schedule["monitor"] = monitor
+    return {"optimizer": optimizer, "lr_scheduler": schedule}
