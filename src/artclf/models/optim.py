@@ -17,7 +17,11 @@ import torch
 from torch import nn
 
 #: Checkpoints written before optimisers had a ``_target_`` name them; they still load.
-LEGACY_OPTIMIZERS = {"sgd": "torch.optim.SGD", "adam": "torch.optim.Adam", "adamw": "torch.optim.AdamW"}
+LEGACY_OPTIMIZERS = {
+    "sgd": "torch.optim.SGD",
+    "adam": "torch.optim.Adam",
+    "adamw": "torch.optim.AdamW",
+}
 LEGACY_SCHEDULERS = {
     "exponential": "torch.optim.lr_scheduler.ExponentialLR",
     "plateau": "torch.optim.lr_scheduler.ReduceLROnPlateau",
@@ -70,7 +74,7 @@ def upgrade(spec: dict[str, Any] | None, legacy: dict[str, str]) -> dict[str, An
     if name in (None, "none"):
         return {"_target_": None}
     if name not in legacy:
-        raise ValueError(f"unknown optimiser or scheduler name {name!r}; valid: {', '.join(legacy)}")
+        raise ValueError(f"unknown optimiser or schedule {name!r}; valid: {', '.join(legacy)}")
     if name == "cosine":  # old specs took T_max from trainer.max_epochs at fit time
         spec.setdefault("T_max", None)
     if name == "warmup_cosine":
