@@ -11,7 +11,6 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-import artclf.train as train_module
 from artclf.evaluate import evaluate
 from artclf.tracking import run_name, start_run
 from artclf.train import train
@@ -84,21 +83,12 @@ class _CtrlC(L.Callback):
         raise KeyboardInterrupt
 
 
-def test_ctrl_c_marks_the_run_killed(
-    make_cfg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    build = train_module.build_callbacks
-
-    def with_ctrl_c(cfg, run_dir, *rest):
-        callbacks, checkpoint = build(cfg, run_dir, *rest)
-        return [*callbacks, _CtrlC()], checkpoint
-
-    monkeypatch.setattr(train_module, "build_callbacks", with_ctrl_c)
+def test_ctrl_c_marks_the_run_killed(make_cfg, tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     handler = signal.getsignal(signal.SIGINT)
     try:
         with pytest.raises((KeyboardInterrupt, SystemExit)):
-            train(make_cfg(*TRACKED, f"logger.tracking_uri={uri}"))
+            train(make_cfg(*TRACKED, f"logger.tracking_uri={uri}"), extra_callbacks=[_CtrlC()])
     finally:
         signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C after catching one
     assert mlflow.active_run() is None

@@ -15,10 +15,10 @@ CONFIG_DIR = Path(__file__).parent / "conf"
 
 
 def device_precision() -> str:
-    """bf16 autocast where CUDA is; full precision on the CPU, where bf16 pays on few chips."""
-    import torch
+    """Training precision of the device policy (``artclf.devices``)."""
+    from artclf.devices import device_policy
 
-    return "bf16-mixed" if torch.cuda.is_available() else "32-true"
+    return device_policy().precision
 
 
 def _groups_help(config_name: str) -> str:

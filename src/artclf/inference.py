@@ -14,6 +14,7 @@ from torch import Tensor
 from artclf import checkpoints
 from artclf.data.augment import normalize
 from artclf.data.images import load_image
+from artclf.devices import device_policy
 from artclf.models.module import ClassificationModule
 from artclf.models.tta import averaged_probabilities
 
@@ -98,16 +99,15 @@ def predict_probabilities(
     Where CUDA is, the network runs there in bf16 autocast with channels_last (as it trained;
     ``make bench``'s inference row measures the gain) and is put back where it was; on the CPU
     it runs in fp32, so ``evaluate`` reproduces the test figures of a CPU training exactly."""
-    on_cuda = torch.cuda.is_available()
-    device = torch.device("cuda" if on_cuda else "cpu")
-    layout = torch.channels_last if on_cuda else torch.contiguous_format
+    policy = device_policy()  # CUDA + bf16 where there is CUDA (artclf.devices)
+    device, layout = policy.device, policy.layout
     home = next(module.parameters()).device
     module.to(device, memory_format=layout)
     out: dict[str, list[Tensor]] = {task: [] for task in module.tasks}
     try:
         for chunk in batches(images, batch_size):
             batch = to_model_input(chunk).to(device).contiguous(memory_format=layout)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=on_cuda):
+            with policy.inference_autocast():
                 probs = averaged_probabilities(module, batch, tta)
             for task, values in probs.items():
                 out[task].append(values.cpu())

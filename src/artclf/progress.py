@@ -98,3 +98,14 @@ class ProgressLog(Callback):
         if metrics:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()))
             log.info("validation epoch %d: %s", trainer.current_epoch + 1, shown)
+
+
+def progress_callback(every_n_steps: int = 50, every_seconds: float = 30.0) -> Callback:
+    """Lightning's rich bar on a terminal, else ``ProgressLog`` lines (``conf/callbacks``)."""
+    import sys
+
+    if sys.stdout.isatty():
+        from lightning.pytorch.callbacks import RichProgressBar
+
+        return RichProgressBar()
+    return ProgressLog(every_n_steps, every_seconds)

@@ -58,3 +58,11 @@ def derived_run(cfg: DictConfig, ckpt_path: str | Path) -> Iterator[mlflow.Activ
             tags[DESCRIPTION_TAG] = f"{cfg.task_name} of `{ckpt}` (written without tracking)"
         mlflow.set_tags(tags)
         yield run
+
+
+def log_derived_folder(cfg: DictConfig, ckpt_path: str | Path, folder: Path) -> None:
+    """The files of ``folder`` as the artifacts (under ``cfg.task_name``) of a new run derived
+    from ``ckpt_path``'s run; nothing when tracking is off."""
+    with derived_run(cfg, ckpt_path) as run:
+        if run is not None:
+            mlflow.log_artifacts(str(folder), artifact_path=cfg.task_name, run_id=run.info.run_id)

@@ -77,3 +77,25 @@ def publish_classifier(
         log.info("sweep job: the best job of the sweep is registered as %s at its end", name)
         return
     register_trained(run_id, name)
+
+
+def publish_run(
+    cfg: DictConfig,
+    run_id: str,
+    trainer: L.Trainer,
+    module: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    best_path: str,
+) -> None:
+    """The end of any tracked training: a classifier's MLflow Model (and registration), the
+    best checkpoint as an artifact, and an AdaIN decoder's registration."""
+    task = cfg.get("task", "classify")
+    if task == "classify":
+        publish_classifier(cfg, run_id, trainer, module, datamodule, best_path)
+    if not (cfg.logger.get("log_checkpoint") and best_path):
+        return
+    mlflow.log_artifact(best_path, artifact_path="checkpoints")
+    if task == "adain" and (name := registration_name(cfg)):
+        from artclf.tracking.registry import register_trained
+
+        register_trained(run_id, name)  # a classifier registers its pyfunc model above

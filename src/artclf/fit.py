@@ -1,0 +1,70 @@
+"""What ``python -m artclf.train`` runs: build the task, fit it, test the best checkpoint and
+publish the run; return the optimised metric (Optuna and tests call ``train`` directly)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback, ProgressBar
+from omegaconf import DictConfig
+
+from artclf import checkpoints, tasks
+from artclf.callbacks import run_callbacks
+from artclf.config import to_plain
+from artclf.distributed import one_device_tester
+from artclf.resume import config_from_checkpoint
+from artclf.tracking import start_run
+from artclf.tracking.callbacks import RunReport
+from artclf.tracking.datasets import log_data_inputs
+from artclf.tracking.logger import lightning_logger
+from artclf.tracking.publish import publish_run
+from artclf.validation import validate_train
+
+log = logging.getLogger("artclf.train")
+
+
+def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
+    """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
+    metric. ``extra_callbacks`` join the configured ones (``artclf.tune``'s pruning)."""
+    cfg = config_from_checkpoint(cfg)  # resuming: the checkpoint's model and data
+    validate_train(cfg)
+    resume = checkpoints.Resume(cfg.get("ckpt_path"))
+    if cfg.get("seed") is not None:
+        L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    run_dir = Path(cfg.paths.run_dir)
+    with start_run(cfg, resume.run_id) as run:
+        module, datamodule, task_callbacks = tasks.build(cfg)
+        if run is not None:
+            module.mlflow_run_id = run.info.run_id
+            if hasattr(datamodule, "fingerprint"):  # a classification dataset (not CycleGAN)
+                log_data_inputs(cfg, datamodule)
+        callbacks, checkpoint = run_callbacks(cfg, resume.checkpoint_dir or run_dir / "checkpoints")
+        callbacks += [*task_callbacks, *extra_callbacks]
+        trainer = L.Trainer(
+            **to_plain(cfg.trainer),
+            callbacks=callbacks,
+            logger=lightning_logger(cfg, run, run_dir),
+            default_root_dir=run_dir,
+            enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
+            plugins=[checkpoints.AtomicCheckpointIO()],
+        )
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume.path, weights_only=True)
+        best = checkpoint.best_model_score
+        score = (
+            float(best)
+            if best is not None
+            else float(trainer.callback_metrics[cfg.optimized.metric])
+        )
+        if cfg.get("test") and getattr(datamodule, "has_test", True):
+            ckpt = checkpoint.best_model_path or None
+            reports = [c for c in callbacks if isinstance(c, RunReport)]
+            tester = one_device_tester(trainer, cfg.trainer, reports)
+            tester.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+        if run is not None:
+            best_path = checkpoint.best_model_path
+            publish_run(cfg, run.info.run_id, trainer, module, datamodule, best_path)
+        log.info("%s = %.4f; run folder %s", cfg.optimized.metric, score, run_dir)
+        return score
