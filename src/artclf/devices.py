@@ -41,3 +41,9 @@ class DevicePolicy:
 def device_policy() -> DevicePolicy:
     """The policy for this process: the first CUDA device when there is one, else the CPU."""
     return DevicePolicy(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for ``device``'s queued work, so a wall-clock time measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -6,7 +6,6 @@ import fcntl
 import logging
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,12 +14,13 @@ from typing import Any
 import mlflow
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from mlflow.entities import Metric, Param
+from mlflow.entities import Param
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import flatten
 from artclf.tracking import lifecycle
+from artclf.tracking.metrics import log_metrics  # noqa: F401 (artclf.tracking exports it)
 from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
 from artclf.tracking.store import ensure_store
@@ -202,12 +202,3 @@ def start_run(
         parent = tags.get("mlflow.parentRunId")
         if parent:
             retry_locked(client.set_terminated, parent, "FINISHED")
-
-
-def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
-    """Log a dict of final metrics in one request (single ``log_metric`` calls are slow)."""
-    now = int(time.time() * 1000)
-    batch = [Metric(k, float(v), now, step) for k, v in metrics.items()]
-    client = MlflowClient()
-    for start in range(0, len(batch), 1000):
-        retry_locked(client.log_batch, run_id, metrics=batch[start : start + 1000])
