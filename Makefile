@@ -35,7 +35,7 @@ test-slow: install ## run the slow end-to-end tests
 	$(PY) -m pytest -m slow $(ARGS) || [ $$? -eq 5 ]  # 5: no test is marked slow
 
 bench: install ## measure throughput against baselines run side by side; writes bench_results/
-	$(PY) -m artclf.bench $(ARGS)
+	$(PY) -m benchmarks.bench $(ARGS)
 
 ui: install ## MLflow UI over the default store on http://127.0.0.1:5000
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui \

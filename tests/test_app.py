@@ -177,7 +177,7 @@ def test_runs_tab_lists_the_run_with_a_link(app: AppTest, registered: dict) -> N
 
 
 def test_bench_app_latency_rows_measure_app_and_bare_predict() -> None:
-    from artclf.bench import app_latency_rows
+    from benchmarks.inference import app_latency_rows
 
     rows = app_latency_rows("simple_cnn", 32, count=3)
     assert len(rows) == 4 and all(r.unit == "ms" for r in rows)

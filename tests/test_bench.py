@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from artclf.bench import (
-    adain_row,
-    end_to_end_row,
-    gradcam_row,
-    input_pipeline_rows,
-    report,
-    training_loop_row,
-)
+from benchmarks.common import report
+from benchmarks.inference import gradcam_row
+from benchmarks.input_pipeline import input_pipeline_rows
+from benchmarks.style import adain_row
+from benchmarks.training import end_to_end_row, training_loop_row
 from fixtures import write_image
 
 

@@ -1,4 +1,4 @@
-"""Thread policy (artclf.threads) and the contention bench row (artclf.contention)."""
+"""Thread policy (artclf.threads) and the contention bench row (benchmarks/contention.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from artclf.contention import fair_slowdown
+from benchmarks.contention import fair_slowdown
 from artclf.threads import POLICY_VARIABLES, cgroup_cpu_limit, configure_threads, usable_cpus
 
 
@@ -66,7 +66,7 @@ def test_fair_slowdown_shares_the_cpus_per_thread() -> None:
 
 @pytest.mark.slow
 def test_contention_rows_measure_ours_and_torch_defaults_in_fresh_processes() -> None:
-    from artclf.bench import contention_rows
+    from benchmarks.training import contention_rows
 
     speed, slowdown = contention_rows(hogs=1, seconds=0.5)
     assert speed.ours > 0 and speed.baseline > 0

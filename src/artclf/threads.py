@@ -6,7 +6,7 @@ burns the core its late sibling (pre-empted by another process) needs, and every
 waits a scheduler time slice; numba's pool and loader processes add more runnable threads.
 Waiting threads that sleep (``OMP_WAIT_POLICY=PASSIVE``) give the core back, and pools sized
 to the CPUs of the affinity mask and cgroup quota (not the host's count) stop
-oversubscription. ``python -m artclf.bench --only contention`` measures the effect.
+oversubscription. ``make bench ARGS="--only contention"`` measures the effect.
 
 OpenMP reads its environment when torch is first imported, so ``artclf/__init__`` applies the
 policy before anything imports torch; ``cli.run_or_exit`` applies it again for the thread

@@ -1,10 +1,10 @@
 """Training speed beside a CPU hog, against the share of the CPUs a fair scheduler would give.
 
-``python -m artclf.contention`` (what the bench row runs, in a fresh process so that
-artclf's thread policy is in force before torch loads) times ResNet18 training steps alone,
-then beside ``hogs`` busy-looping processes, and prints one JSON line. Run as a plain script
-(``python path/to/contention.py``) it never imports the artclf package: torch's own thread
-defaults, the baseline.
+``python benchmarks/contention.py --artclf`` (what the bench row runs, in a fresh process so
+that artclf's thread policy is in force before torch loads) times ResNet18 training steps
+alone, then beside ``hogs`` busy-looping processes, and prints one JSON line. Without
+``--artclf`` (run isolated, ``python -I``) it never imports the artclf package: torch's own
+thread defaults, the baseline.
 
 The fair figure: the scheduler shares the CPUs per runnable thread, so ``T`` training threads
 beside ``H`` single-threaded hogs on ``C`` CPUs get ``min(T, C·T/(T+H))`` CPUs against
@@ -86,7 +86,7 @@ def run_measurement(ours: bool, hogs: int, seconds: float) -> dict[str, float]:
 
     env = dict(os.environ)
     if ours:
-        command = [sys.executable, "-m", "artclf.contention"]
+        command = [sys.executable, __file__, "--artclf"]
     else:
         command = [sys.executable, "-I", __file__]  # -I: not even the package folder on the path
         env = {k: v for k, v in env.items() if k not in POLICY_VARIABLES}
@@ -104,7 +104,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hogs", type=int, default=2, help="busy-looping processes beside it")
     parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
+    parser.add_argument("--artclf", action="store_true", help="with artclf's thread policy")
     args = parser.parse_args()
+    if args.artclf:
+        import artclf  # noqa: F401  (its thread policy, set before torch loads)
     print(json.dumps(measure(args.hogs, args.seconds)))
 
 

@@ -1,0 +1,1 @@
+"""``make bench``: development measurements, kept out of the artclf wheel."""
