@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from benchmarks.contention import fair_slowdown
+
 from artclf.threads import POLICY_VARIABLES, cgroup_cpu_limit, configure_threads, usable_cpus
 
 

@@ -12,7 +12,8 @@ from PIL import Image
 
 from artclf.explain import explain
 from artclf.style.errors import StyleTransferError
-from artclf.stylize import mlflow_key, stylize
+from artclf.stylize import stylize
+from artclf.tracking.images import mlflow_key
 
 
 @pytest.mark.parametrize("name", ["señora__画", "a b&c", "plain_name-1.0"])
