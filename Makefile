@@ -55,12 +55,12 @@ browser: ## install Debian's chromium for the browser tests, when missing (needs
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 lint: install ## ruff lint and format check
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 
 format: install ## apply ruff's fixes and formatting
-	$(VENV)/bin/ruff check --fix src tests
-	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks
 
 clean: ## remove run outputs and caches (keeps .venv and mlflow.db)
 	rm -rf outputs multirun bench_results .cache .pytest_cache .ruff_cache

@@ -10,7 +10,6 @@ from benchmarks.inference import gradcam_row
 from benchmarks.input_pipeline import input_pipeline_rows
 from benchmarks.style import adain_row
 from benchmarks.training import end_to_end_row, training_loop_row
-
 from fixtures import write_image
 
 

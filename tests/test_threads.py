@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from benchmarks.contention import fair_slowdown
 
 from artclf.threads import POLICY_VARIABLES, cgroup_cpu_limit, configure_threads, usable_cpus
+from benchmarks.contention import fair_slowdown
 
 
 def test_cgroup_quota_is_read_from_v2_and_v1_files(tmp_path: Path) -> None:
