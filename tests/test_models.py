@@ -52,16 +52,26 @@ def test_freeze_stops_gradients_only_where_asked(make_cfg) -> None:
         create_classifier(model_cfg(make_cfg, "resnet18_32", "model.freeze=[layer9]"), 3)
 
 
-@pytest.mark.parametrize("head", ["gram", "gram+gap"])
-def test_gram_head_describes_texture_per_stage(make_cfg, head: str) -> None:
-    cfg = model_cfg(make_cfg, "resnet18_32", f"model.head={head}", "model.gram_channels=8")
+def test_the_neck_was_model_head_in_older_checkpoints(make_cfg) -> None:
+    old = {k: v for k, v in model_cfg(make_cfg, "resnet18_32").items() if k not in ("neck", "head")}
+    assert not isinstance(create_classifier({**old, "head": "dense"}, 3).neck, GramNeck)
+    assert isinstance(create_classifier({**old, "head": "gram"}, 3).neck, GramNeck)
+    with pytest.raises(
+        ValueError, match=r"model.head='gram' is now model.neck; use model.neck=gram"
+    ):
+        create_classifier(model_cfg(make_cfg, "resnet18_32", "model.head=gram"), 3)
+
+
+@pytest.mark.parametrize("neck", ["gram", "gram+gap"])
+def test_gram_neck_describes_texture_per_stage(make_cfg, neck: str) -> None:
+    cfg = model_cfg(make_cfg, "resnet18_32", f"model.neck={neck}", "model.gram_channels=8")
     net = create_classifier(cfg, 5)
     assert isinstance(net.neck, GramNeck) and len(net.neck.reduce) == 4
     images = torch.randn(3, 3, 32, 32)
     features, taps = net.body.forward_taps(images)
     vector = net.neck(features, taps)
     per_stage = 8 * 9 // 2
-    assert vector.shape == (3, 4 * per_stage + (512 if head == "gram+gap" else 0))
+    assert vector.shape == (3, 4 * per_stage + (512 if neck == "gram+gap" else 0))
     # a Gram matrix ignores where things are: shuffling pixels of every tap leaves it unchanged
     shuffled = [t.flatten(2)[..., torch.randperm(t[0, 0].numel())].view_as(t) for t in taps]
     gram_only = GramNeck(4, 8)

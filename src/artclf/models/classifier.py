@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from artclf.models.backbones import create_backbone
-from artclf.models.heads import DenseClassifier, GramNeck, create_neck
+from artclf.models.heads import DenseClassifier, GramNeck, create_neck, neck_kind
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def create_classifier(
         name=str(model_cfg.get("name", "")),
     )
     neck = create_neck(
-        str(model_cfg.get("head", "dense")),
+        neck_kind(model_cfg),
         backbone.n_taps,
         pool=str(model_cfg.get("pool", "avg")),
         gram_channels=int(model_cfg.get("gram_channels", 32)),

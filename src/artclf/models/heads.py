@@ -3,11 +3,14 @@ turns that vector into logits. Several classifiers on one neck make a multi-task
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-NECKS = ("dense", "gram", "gram+gap")
+NECKS = ("pool", "gram", "gram+gap")
 
 
 def global_pool(features: Tensor) -> Tensor:
@@ -77,9 +80,20 @@ class DenseClassifier(nn.Sequential):
         super().__init__(*layers)
 
 
+def neck_kind(model_cfg: Mapping[str, Any]) -> str:
+    """``model.neck``. Checkpoints from before the rename call it ``model.head`` (``dense``
+    for ``pool``) and still load; a config setting ``model.head`` is told the new name."""
+    head = model_cfg.get("head")
+    if "neck" in model_cfg and head is not None:
+        new = "pool" if head == "dense" else head
+        raise ValueError(f"model.head={head!r} is now model.neck; use model.neck={new}")
+    kind = model_cfg.get("neck") or head or "pool"
+    return "pool" if kind == "dense" else str(kind)
+
+
 def create_neck(kind: str, n_taps: int, pool: str, gram_channels: int) -> nn.Module:
-    if kind == "dense":
+    if kind == "pool":
         return PoolNeck(pool)
     if kind in ("gram", "gram+gap"):
         return GramNeck(n_taps, gram_channels, with_pool=kind == "gram+gap")
-    raise ValueError(f"unknown model.head {kind!r}; valid choices: {', '.join(NECKS)}")
+    raise ValueError(f"unknown model.neck {kind!r}; valid choices: {', '.join(NECKS)}")
