@@ -12,8 +12,8 @@ from benchmarks.common import Row, throughput
 def style_transfer_row(size: int, steps: int) -> Row:
     """Gatys transfer on EfficientNet-Lite0 taps (our offline default) vs the studies' VGG19
     taps, same images, optimiser and steps; images per minute (weights do not change speed)."""
-    from artclf.style.backbones import build_feature_taps
     from artclf.style.engine import TransferSettings, transfer
+    from artclf.style.taps import build_feature_taps
 
     generator = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, size, size, generator=generator)
@@ -40,8 +40,8 @@ def adain_row(size: int, steps: int, seconds: float) -> Row:
     against Gatys on the same Lite0 taps (``steps`` LBFGS evaluations), same image pair;
     weights do not change either's speed, so both use untrained ones."""
     from artclf.models.adain import AdaINModule
-    from artclf.style.backbones import build_feature_taps
     from artclf.style.engine import TransferSettings, transfer
+    from artclf.style.taps import build_feature_taps
 
     generator = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, size, size, generator=generator)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from artclf import pretrained as pt
-from artclf.style.backbones import build_feature_taps
+from artclf.style.taps import build_feature_taps
 from artclf.weights_reach import CONNECT_TIMEOUT_S
 
 

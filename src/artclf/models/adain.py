@@ -17,9 +17,9 @@ from torch import Tensor
 
 from artclf.models.sample_grid import log_sample_grid
 from artclf.style.adain import AdaINNet, adain
-from artclf.style.backbones import BACKBONES, build_feature_taps
 from artclf.style.errors import StyleTransferError
 from artclf.style.losses import content_loss, mean_std, moment_style_loss, tv_loss
+from artclf.style.taps import BACKBONES, build_feature_taps
 
 
 class AdaINModule(L.LightningModule):

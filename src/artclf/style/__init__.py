@@ -1,8 +1,8 @@
 """Gatys et al. neural style transfer: frozen feature taps, Gram losses, an optimisation loop."""
 
-from artclf.style.backbones import BACKBONES, FeatureTaps, build_feature_taps
 from artclf.style.engine import TransferResult, TransferSettings, transfer
 from artclf.style.errors import StyleTransferError
+from artclf.style.taps import BACKBONES, FeatureTaps, build_feature_taps
 
 __all__ = [
     "BACKBONES",

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from artclf.style.backbones import FeatureTaps
 from artclf.style.errors import StyleTransferError
 from artclf.style.losses import mean_std
+from artclf.style.taps import FeatureTaps
 
 
 def adain(content: Tensor, style_mean: Tensor, style_std: Tensor) -> Tensor:

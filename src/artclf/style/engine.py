@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from artclf.style.backbones import FeatureTaps
 from artclf.style.colour import preserve_colour
 from artclf.style.errors import StyleTransferError
 from artclf.style.losses import content_loss, gram_matrix, style_loss, tv_loss
+from artclf.style.taps import FeatureTaps
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
