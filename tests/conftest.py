@@ -1,8 +1,11 @@
-"""Shared test setup: offline, isolated stores and caches, and a config composer."""
+"""Shared test setup: offline, isolated stores and caches, a config composer, and the tiny
+tracked training and command-line runs several test files make."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +15,8 @@ os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 import pytest
 from hydra import compose, initialize_config_dir
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 from artclf.config import CONFIG_DIR
@@ -24,6 +29,8 @@ TINY_SYNTHETIC = (
     "data.num_workers=0",
     "data.batch_size=32",
 )
+#: A quiet one-process CPU training on that data (add the epochs and the store).
+TINY_TRAINING = (*TINY_SYNTHETIC, "trainer.accelerator=cpu", "callbacks.progress_bar=false")
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +69,46 @@ def real_data() -> Path:
     if not root or not Path(root).is_dir():
         pytest.skip("ARTCLF_REAL_DATA is not set to the wikiart_sample folder (.ci/run sets it)")
     return Path(root)
+
+
+def compose_at(config_name: str, home: Path, *overrides: str) -> DictConfig:
+    """Compose ``conf/<config_name>.yaml`` with its store and outputs under ``home`` and the
+    run folder ``home/<config_name>``."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(
+            config_name=config_name,
+            overrides=[f"paths.root_dir={home}", f"paths.run_dir={home / config_name}", *overrides],
+        )
+
+
+def tiny_training(home: Path, cache: Path, *overrides: str) -> DictConfig:
+    """The ``train`` config of a ``TINY_TRAINING`` run in ``home``, tracked in
+    ``home/mlflow.db`` (explicit: an earlier test's ``mlflow.set_tracking_uri`` leaves
+    ``MLFLOW_TRACKING_URI`` set)."""
+    store = f"logger.tracking_uri=sqlite:///{home}/mlflow.db"
+    return compose_at("train", home, *TINY_TRAINING, f"paths.cache_dir={cache}", store, *overrides)
+
+
+def run_artclf(
+    home: Path, cache: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess:
+    """``python -m <args>`` in ``home`` (its store and outputs there) with the shared cache."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=home,
+        env={**os.environ, "ARTCLF_HOME": str(home), "ARTCLF_CACHE": str(cache), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def experiment_runs(store: str, experiment: str = "artclf-train", query: str = "") -> list[Run]:
+    """The runs of ``experiment`` in ``store`` matching the MLflow filter ``query``."""
+    client = MlflowClient(store)
+    return client.search_runs([client.get_experiment_by_name(experiment).experiment_id], query)
+
+
+def artifact_paths(store: str, run_id: str, folder: str) -> set[str]:
+    """The paths of the artifacts of ``run_id`` under ``folder``."""
+    return {f.path for f in MlflowClient(store).list_artifacts(run_id, folder)}

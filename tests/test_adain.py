@@ -181,24 +181,10 @@ def test_train_register_and_stylize_through_the_registry(
 def test_adain_without_a_model_or_with_a_bad_uri_is_one_clear_line(make_cfg) -> None:
     from artclf.stylize import stylize
 
-    cfg = make_cfg(
-        "method=adain",
-        "content=skimage:astronaut",
-        "style=skimage:astronaut",
-        "logger=none",
-        config_name="stylize",
-    )
+    pair = ("content=skimage:astronaut", "style=skimage:astronaut", "logger=none")
     with pytest.raises(StyleTransferError, match="the AdaIN method needs a trained decoder"):
-        stylize(cfg)
-    cfg = make_cfg(
-        "method=adain",
-        "ckpt_path=/no/such.ckpt",
-        "content=skimage:astronaut",
-        "style=skimage:astronaut",
-        "logger=none",
-        config_name="stylize",
-    )
+        stylize(make_cfg("method=adain", *pair, config_name="stylize"))
     with pytest.raises(StyleTransferError, match="does not exist"):
-        stylize(cfg)
+        stylize(make_cfg("method=adain", "ckpt_path=/no/such.ckpt", *pair, config_name="stylize"))
     with pytest.raises(StyleTransferError, match="unknown method"):
         stylize(make_cfg("method=johnson", "logger=none", config_name="stylize"))

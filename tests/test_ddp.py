@@ -3,18 +3,13 @@ one-process run, and test metrics equal to ``artclf.evaluate`` on the same check
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 
-from artclf.config import CONFIG_DIR
 from artclf.evaluate import evaluate
-from conftest import TINY_SYNTHETIC
+from conftest import TINY_SYNTHETIC, artifact_paths, compose_at, run_artclf
 
 
 @pytest.mark.slow  # two spawned training processes plus a test: ~2 min on a busy 2-core CPU
@@ -26,14 +21,7 @@ def test_ddp_on_two_cpu_processes_keeps_every_report(tmp_path: Path, shared_cach
         "trainer.precision=32-true",
     )
     tiny = (*TINY_SYNTHETIC, "trainer.max_epochs=2", "callbacks.progress_bar=false")
-    done = subprocess.run(
-        [sys.executable, "-m", "artclf.train", *ddp, *tiny],
-        cwd=tmp_path,
-        env={**os.environ, "ARTCLF_HOME": str(tmp_path), "ARTCLF_CACHE": str(shared_cache)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = run_artclf(tmp_path, shared_cache, "artclf.train", *ddp, *tiny)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "sync_dist=True" not in done.stderr  # every epoch-level log is synchronised
 
@@ -43,7 +31,7 @@ def test_ddp_on_two_cpu_processes_keeps_every_report(tmp_path: Path, shared_cach
     assert run.info.status == "FINISHED" and run.data.params["trainer.strategy"] == "ddp_spawn"
     history = client.get_metric_history(run.info.run_id, "val/acc")
     assert [m.step for m in history] == sorted({m.step for m in history})  # once per epoch
-    reports = {f.path for f in client.list_artifacts(run.info.run_id, "reports")}
+    reports = artifact_paths(store, run.info.run_id, "reports")
     assert {
         "reports/confusion_matrix.png",
         "reports/per_class_report.csv",
@@ -52,17 +40,8 @@ def test_ddp_on_two_cpu_processes_keeps_every_report(tmp_path: Path, shared_cach
     (ckpt,) = client.list_artifacts(run.info.run_id, "checkpoints")
 
     local = next((tmp_path / "outputs" / "runs").glob(f"*/checkpoints/{Path(ckpt.path).name}"))
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="evaluate",
-            overrides=[
-                f"ckpt_path={local}",
-                f"paths.root_dir={tmp_path}",
-                f"paths.run_dir={tmp_path / 'evaluate'}",
-                f"paths.cache_dir={shared_cache}",
-                "logger=none",
-            ],
-        )
+    overrides = (f"ckpt_path={local}", f"paths.cache_dir={shared_cache}", "logger=none")
+    cfg = compose_at("evaluate", tmp_path, *overrides)
     result = evaluate(cfg)
     assert result.metrics["test/n_images"] == 60
     assert run.data.metrics["test/acc"] == pytest.approx(result.metrics["test/acc"], abs=1e-6)

@@ -3,15 +3,12 @@ run of one parent, and a fresh SQLite store survives its first use by all jobs a
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import TINY_SYNTHETIC
+from conftest import TINY_SYNTHETIC, run_artclf
 
 pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="pip install 'artclf[scale]'")
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install 'artclf[scale]'")
@@ -24,14 +21,7 @@ def sweep(tmp_path: Path, shared_cache: Path, *overrides: str) -> tuple[MlflowCl
     """``train -m`` with ``overrides`` (launcher, swept seeds) into a fresh store; its runs."""
     store = tmp_path / "mlflow.db"
     assert not store.exists()
-    done = subprocess.run(
-        [sys.executable, "-m", "artclf.train", "-m", *overrides, *TINY],
-        cwd=tmp_path,
-        env={**os.environ, "ARTCLF_HOME": str(tmp_path), "ARTCLF_CACHE": str(shared_cache)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = run_artclf(tmp_path, shared_cache, "artclf.train", "-m", *overrides, *TINY)
     assert done.returncode == 0, done.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{store}")
     return client, client.search_runs([client.get_experiment_by_name("artclf-train").experiment_id])

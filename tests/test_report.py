@@ -3,9 +3,6 @@ self-contained HTML, logged to the sweep's parent; only the best job is register
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,36 +13,17 @@ from PIL import Image
 
 from artclf.config import CONFIG_DIR
 from artclf.report import report
-from conftest import TINY_SYNTHETIC
+from conftest import TINY_SYNTHETIC, run_artclf
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     home = tmp_path_factory.mktemp("sweep")
     store = f"sqlite:///{home / 'store.db'}"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "artclf.train",
-            "-m",
-            "optim.lr=0.0003,0.001,0.003,0.01",
-            "trainer.max_epochs=2",
-            "trainer.accelerator=cpu",
-            "logger.register=true",
-            *TINY_SYNTHETIC,
-        ],
-        cwd=home,
-        env={
-            **os.environ,
-            "MLFLOW_TRACKING_URI": store,
-            "ARTCLF_HOME": str(home),
-            "ARTCLF_CACHE": str(shared_cache),
-        },
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    sweep = ("-m", "optim.lr=0.0003,0.001,0.003,0.01", "trainer.max_epochs=2")
+    options = ("trainer.accelerator=cpu", "logger.register=true", *TINY_SYNTHETIC)
+    env = {"MLFLOW_TRACKING_URI": store}
+    result = run_artclf(home, shared_cache, "artclf.train", *sweep, *options, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     client = MlflowClient(store)
     experiment = client.get_experiment_by_name("artclf-train")

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
 from artclf.config import flatten
 from artclf.tracking import run_name
-from conftest import TINY_SYNTHETIC
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+from conftest import TINY_SYNTHETIC, run_artclf
 
 
 def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Path) -> None:
     store = f"sqlite:///{tmp_path / 'store.db'}"
-    result = run_cli(
-        "artclf.train",
-        "-m",
-        "model=simple_cnn_32",
-        "optim.lr=0.001,0.01",
-        "trainer.max_epochs=1",
-        "trainer.accelerator=cpu",
-        *TINY_SYNTHETIC,
-        cwd=tmp_path,
-        env={
-            "MLFLOW_TRACKING_URI": store,
-            "ARTCLF_HOME": str(tmp_path),
-            "ARTCLF_CACHE": str(shared_cache),
-        },
-    )
+    sweep = ("-m", "model=simple_cnn_32", "optim.lr=0.001,0.01", "trainer.max_epochs=1")
+    options = ("trainer.accelerator=cpu", *TINY_SYNTHETIC)
+    env = {"MLFLOW_TRACKING_URI": store}
+    result = run_artclf(tmp_path, shared_cache, "artclf.train", *sweep, *options, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     for noise in ("💡 Tip", "LeafSpec", "TPU available"):  # filtered by artclf.quiet
         assert noise not in result.stdout + result.stderr, noise
@@ -119,13 +94,9 @@ def test_params_are_flat_and_uncut() -> None:
 
 
 def test_bad_root_prints_one_line_and_exits_2(tmp_path: Path, shared_cache: Path) -> None:
-    result = run_cli(
-        "artclf.train",
-        "data=ai_artbench",
-        f"data.root={tmp_path / 'missing'}",
-        "logger=none",
-        cwd=tmp_path,
-        env={"ARTCLF_HOME": str(tmp_path), "ARTCLF_CACHE": str(shared_cache)},
+    missing = f"data.root={tmp_path / 'missing'}"
+    result = run_artclf(
+        tmp_path, shared_cache, "artclf.train", "data=ai_artbench", missing, "logger=none"
     )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
