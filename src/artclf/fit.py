@@ -64,7 +64,6 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             tester = one_device_tester(trainer, cfg.trainer, reports)
             tester.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
         if run is not None:
-            best_path = checkpoint.best_model_path
-            publish_run(cfg, run.info.run_id, trainer, module, datamodule, best_path)
+            publish_run(cfg, run.info.run_id, trainer, module, checkpoint.best_model_path)
         log.info("%s = %.4f; run folder %s", cfg.optimized.metric, score, run_dir)
         return score

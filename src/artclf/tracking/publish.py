@@ -80,18 +80,14 @@ def publish_classifier(
 
 
 def publish_run(
-    cfg: DictConfig,
-    run_id: str,
-    trainer: L.Trainer,
-    module: L.LightningModule,
-    datamodule: L.LightningDataModule,
-    best_path: str,
+    cfg: DictConfig, run_id: str, trainer: L.Trainer, module: L.LightningModule, best_path: str
 ) -> None:
-    """The end of any tracked training: a classifier's MLflow Model (and registration), the
-    best checkpoint as an artifact, and an AdaIN decoder's registration."""
+    """The end of any tracked training (``trainer`` fitted ``module``): a classifier's MLflow
+    Model (and registration), the best checkpoint as an artifact, an AdaIN decoder's
+    registration."""
     task = cfg.get("task", "classify")
     if task == "classify":
-        publish_classifier(cfg, run_id, trainer, module, datamodule, best_path)
+        publish_classifier(cfg, run_id, trainer, module, trainer.datamodule, best_path)
     if not (cfg.logger.get("log_checkpoint") and best_path):
         return
     mlflow.log_artifact(best_path, artifact_path="checkpoints")
