@@ -1,5 +1,4 @@
-"""Shared test setup: offline, isolated stores and caches, a config composer, and the tiny
-tracked training and command-line runs several test files make."""
+"""Shared test setup: offline, isolated stores and caches, and a config composer."""
 
 from __future__ import annotations
 
@@ -8,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # else timm retries the hub for ~46 s
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -15,8 +15,6 @@ os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 import pytest
 from hydra import compose, initialize_config_dir
-from mlflow.entities import Run
-from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 from artclf.config import CONFIG_DIR
@@ -29,8 +27,43 @@ TINY_SYNTHETIC = (
     "data.num_workers=0",
     "data.batch_size=32",
 )
-#: A quiet one-process CPU training on that data (add the epochs and the store).
-TINY_TRAINING = (*TINY_SYNTHETIC, "trainer.accelerator=cpu", "callbacks.progress_bar=false")
+
+
+def tiny_training(cache: Path, uri: str) -> tuple[str, ...]:
+    """Overrides for a quick CPU training of the default simple CNN on the tiny embedded
+    dataset, tracked at ``uri`` (explicit: an earlier test's ``mlflow.set_tracking_uri``
+    leaves ``MLFLOW_TRACKING_URI`` set)."""
+    return (
+        *TINY_SYNTHETIC,
+        f"paths.cache_dir={cache}",
+        "trainer.accelerator=cpu",
+        "callbacks.progress_bar=false",
+        f"logger.tracking_uri={uri}",
+    )
+
+
+def compose_cfg(name: str, home: Path, *overrides: str) -> DictConfig:
+    """Compose ``conf/<name>.yaml`` for a run at home ``home`` (its run folder ``home/name``)."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(
+            config_name=name,
+            overrides=[f"paths.root_dir={home}", f"paths.run_dir={home / name}", *overrides],
+        )
+
+
+def train_tiny(home: Path, cache: Path, *overrides: str) -> tuple[DictConfig, Any]:
+    """One tiny tracked training at ``home`` (store ``home/mlflow.db``): its config and its
+    MLflow run."""
+    from mlflow.tracking import MlflowClient
+
+    from artclf.train import train
+
+    uri = f"sqlite:///{home}/mlflow.db"
+    cfg = compose_cfg("train", home, *tiny_training(cache, uri), *overrides)
+    train(cfg)
+    client = MlflowClient(uri)
+    (run,) = client.search_runs(client.get_experiment_by_name("artclf-train").experiment_id)
+    return cfg, run
 
 
 @pytest.fixture(scope="session")
@@ -71,24 +104,6 @@ def real_data() -> Path:
     return Path(root)
 
 
-def compose_at(config_name: str, home: Path, *overrides: str) -> DictConfig:
-    """Compose ``conf/<config_name>.yaml`` with its store and outputs under ``home`` and the
-    run folder ``home/<config_name>``."""
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(
-            config_name=config_name,
-            overrides=[f"paths.root_dir={home}", f"paths.run_dir={home / config_name}", *overrides],
-        )
-
-
-def tiny_training(home: Path, cache: Path, *overrides: str) -> DictConfig:
-    """The ``train`` config of a ``TINY_TRAINING`` run in ``home``, tracked in
-    ``home/mlflow.db`` (explicit: an earlier test's ``mlflow.set_tracking_uri`` leaves
-    ``MLFLOW_TRACKING_URI`` set)."""
-    store = f"logger.tracking_uri=sqlite:///{home}/mlflow.db"
-    return compose_at("train", home, *TINY_TRAINING, f"paths.cache_dir={cache}", store, *overrides)
-
-
 def run_artclf(
     home: Path, cache: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 900
 ) -> subprocess.CompletedProcess:
@@ -103,12 +118,8 @@ def run_artclf(
     )
 
 
-def experiment_runs(store: str, experiment: str = "artclf-train", query: str = "") -> list[Run]:
-    """The runs of ``experiment`` in ``store`` matching the MLflow filter ``query``."""
-    client = MlflowClient(store)
-    return client.search_runs([client.get_experiment_by_name(experiment).experiment_id], query)
-
-
 def artifact_paths(store: str, run_id: str, folder: str) -> set[str]:
     """The paths of the artifacts of ``run_id`` under ``folder``."""
+    from mlflow.tracking import MlflowClient
+
     return {f.path for f in MlflowClient(store).list_artifacts(run_id, folder)}

@@ -21,8 +21,8 @@ from artclf.app.classify import UploadError, check_upload
 from artclf.predict import predict
 from artclf.tracking.registry import register_run, resolve_checkpoint
 from artclf.train import train
-from conftest import compose_at as compose_cfg
-from conftest import tiny_training
+from conftest import TINY_SYNTHETIC
+from test_evaluate_predict_explain import compose_cfg
 
 PAGE = Path(store.__file__).with_name("page.py")
 MODEL = "models:/tiny@champion"
@@ -33,8 +33,17 @@ ROW = re.compile(r'data-label="([^"]*)" data-probability="([^"]*)"')
 def registered(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     """A one-epoch simple CNN on the tiny embedded dataset, registered as tiny@champion."""
     home = tmp_path_factory.mktemp("app")
-    cfg = tiny_training(home, shared_cache, "trainer.max_epochs=1")
-    uri = cfg.logger.tracking_uri
+    uri = f"sqlite:///{home}/mlflow.db"
+    cfg = compose_cfg(
+        "train",
+        home,
+        *TINY_SYNTHETIC,
+        f"paths.cache_dir={shared_cache}",
+        "trainer.max_epochs=1",
+        "trainer.accelerator=cpu",
+        "callbacks.progress_bar=false",
+        f"logger.tracking_uri={uri}",
+    )
     train(cfg)
     client = MlflowClient(uri)
     (run,) = client.search_runs(client.get_experiment_by_name("artclf-train").experiment_id)

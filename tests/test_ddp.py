@@ -9,7 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from artclf.evaluate import evaluate
-from conftest import TINY_SYNTHETIC, artifact_paths, compose_at, run_artclf
+from conftest import TINY_SYNTHETIC, artifact_paths, compose_cfg, run_artclf
 
 
 @pytest.mark.slow  # two spawned training processes plus a test: ~2 min on a busy 2-core CPU
@@ -41,7 +41,7 @@ def test_ddp_on_two_cpu_processes_keeps_every_report(tmp_path: Path, shared_cach
 
     local = next((tmp_path / "outputs" / "runs").glob(f"*/checkpoints/{Path(ckpt.path).name}"))
     overrides = (f"ckpt_path={local}", f"paths.cache_dir={shared_cache}", "logger=none")
-    cfg = compose_at("evaluate", tmp_path, *overrides)
+    cfg = compose_cfg("evaluate", tmp_path, *overrides)
     result = evaluate(cfg)
     assert result.metrics["test/n_images"] == 60
     assert run.data.metrics["test/acc"] == pytest.approx(result.metrics["test/acc"], abs=1e-6)

@@ -11,17 +11,30 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
+from artclf.config import CONFIG_DIR
 from artclf.predict import predict
 from artclf.registry import run as registry_run
 from artclf.tracking.registry import resolve_checkpoint
 from artclf.train import train
-from conftest import TINY_TRAINING
-from conftest import compose_at as compose_cfg
+from conftest import TINY_SYNTHETIC
 
 NAME = "tiny"
+
+
+def compose_cfg(name: str, home: Path, *overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(
+            config_name=name,
+            overrides=[
+                f"paths.root_dir={home}",
+                f"paths.run_dir={home / name}",
+                *overrides,
+            ],
+        )
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +42,10 @@ def store(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     """Version 1 (@champion): 3 epochs; version 2 (@challenger): lr=1e-9, as good as untrained."""
     home = tmp_path_factory.mktemp("registry")
     common = (
-        *TINY_TRAINING,
+        *TINY_SYNTHETIC,
         f"paths.cache_dir={shared_cache}",
+        "trainer.accelerator=cpu",
+        "callbacks.progress_bar=false",
         f"logger.registered_model_name={NAME}",
         f"logger.tracking_uri=sqlite:///{home}/mlflow.db",
     )

@@ -123,10 +123,17 @@ def close_trial_run(cfg: DictConfig, parent: str | None, number: int, state: str
     """Mark the MLflow run of a pruned or dead trial KILLED, tagged with the Optuna state."""
     if parent is None:
         return
-    from artclf.tracking.studies import close_trial_runs
+    from mlflow.tracking import MlflowClient
 
+    client = MlflowClient(str(cfg.logger.tracking_uri))
     name = trial_run_name(str(cfg.study), number)
-    close_trial_runs(str(cfg.logger.tracking_uri), parent, name, state)
+    runs = client.search_runs(
+        [client.get_run(parent).info.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent}' and attributes.run_name = '{name}'",
+    )
+    for run in runs:
+        client.set_tag(run.info.run_id, "optuna.state", state)
+        client.set_terminated(run.info.run_id, "KILLED")
 
 
 def objective_for(cfg: DictConfig, parent: str | None) -> Callable[[Trial], float]:
@@ -219,12 +226,20 @@ def _study_parent(cfg: DictConfig, study: optuna.Study) -> str | None:
     parent = study.user_attrs.get(RUN_ID)
     if parent:
         return str(parent)
-    from artclf.tracking.studies import create_study_run
+    from mlflow.tracking import MlflowClient
 
-    uri, experiment = str(cfg.logger.tracking_uri), str(cfg.logger.experiment_name)
-    run_id = create_study_run(uri, experiment, str(cfg.study))
-    study.set_user_attr(RUN_ID, run_id)
-    return run_id
+    from artclf.tracking.retry import retry_locked
+    from artclf.tracking.runs import _experiment_id, git_tags
+    from artclf.tracking.store import ensure_store
+
+    uri = str(cfg.logger.tracking_uri)
+    ensure_store(uri)
+    client = MlflowClient(uri)
+    experiment_id = retry_locked(_experiment_id, client, str(cfg.logger.experiment_name), uri)
+    tags = {"artclf.role": "study", "optuna.study": str(cfg.study), **git_tags()}
+    run = client.create_run(experiment_id, run_name=f"study-{cfg.study}", tags=tags)
+    study.set_user_attr(RUN_ID, run.info.run_id)
+    return run.info.run_id
 
 
 def open_study(cfg: DictConfig) -> tuple[optuna.Study, str | None, int]:
