@@ -15,7 +15,7 @@ from artclf.cli import run_or_exit
 from artclf.data.resize import checkpoint_resize
 from artclf.explanations import attribution_maps, write_overlays
 from artclf.inference import image_paths, load_images, load_module
-from artclf.tracking.derived import log_derived_folder
+from artclf.tracking.derived import log_derived_results
 from artclf.tracking.registry import resolve_ckpt_option
 from artclf.validation import check_writable_dir
 
@@ -34,8 +34,8 @@ def explain(cfg: DictConfig) -> list[Path]:
     paths, images = load_images(image_paths(cfg.input), size, resize)
     method, task, target = str(cfg.method), cfg.get("task"), cfg.get("target")
     written = write_overlays(module, paths, images, out_dir, method, task, target)
-    if cfg.logger.enabled:
-        log_derived_folder(cfg, cfg.ckpt_path, out_dir)
+    if cfg.logger.enabled:  # the overlays as artifacts of a run linked to the training's
+        log_derived_results(cfg, cfg.ckpt_path, {}, out_dir)
     log.info("wrote %d %s overlays to %s", len(written), cfg.method, out_dir)
     return written
 
