@@ -36,7 +36,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     run_dir = Path(cfg.paths.run_dir)
     with start_run(cfg, resume.run_id) as run:
-        module, datamodule, task_callbacks = tasks.build(cfg)
+        built = tasks.build(cfg)
+        module, datamodule, task_callbacks = built
         if run is not None:
             module.mlflow_run_id = run.info.run_id
             if hasattr(datamodule, "fingerprint"):  # a classification dataset (not CycleGAN)
@@ -64,6 +65,6 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             tester = one_device_tester(trainer, cfg.trainer, reports)
             tester.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
         if run is not None:
-            publish_run(cfg, run.info.run_id, trainer, module, checkpoint.best_model_path)
+            publish_run(cfg, run.info.run_id, trainer, built, checkpoint.best_model_path)
         log.info("%s = %.4f; run folder %s", cfg.optimized.metric, score, run_dir)
         return score

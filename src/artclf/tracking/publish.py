@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 import mlflow
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    from artclf.tasks import Built
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +82,16 @@ def publish_classifier(
     register_trained(run_id, name)
 
 
-def publish_run(
-    cfg: DictConfig, run_id: str, trainer: L.Trainer, module: L.LightningModule, best_path: str
-) -> None:
-    """The end of any tracked training (``trainer`` fitted ``module``): a classifier's MLflow
-    Model (and registration), the best checkpoint as an artifact, an AdaIN decoder's
-    registration."""
+def publish_run(cfg: DictConfig, run_id: str, trainer: L.Trainer, built: Built, best: str) -> None:
+    """The end of any tracked training (``trainer`` fitted ``built``; ``best`` its best
+    checkpoint): a classifier's MLflow Model (and registration), the best checkpoint as an
+    artifact, an AdaIN decoder's registration."""
     task = cfg.get("task", "classify")
     if task == "classify":
-        publish_classifier(cfg, run_id, trainer, module, trainer.datamodule, best_path)
-    if not (cfg.logger.get("log_checkpoint") and best_path):
+        publish_classifier(cfg, run_id, trainer, built.module, built.datamodule, best)
+    if not (cfg.logger.get("log_checkpoint") and best):
         return
-    mlflow.log_artifact(best_path, artifact_path="checkpoints")
+    mlflow.log_artifact(best, artifact_path="checkpoints")
     if task == "adain" and (name := registration_name(cfg)):
         from artclf.tracking.registry import register_trained
 
