@@ -176,6 +176,10 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
 
             best = checkpoint.best_model_path
             publish_classifier(cfg, run.info.run_id, trainer, module, datamodule, best)
+        if run is not None and cfg.get("task") == "cyclegan":
+            from artclf.tracking.publish import publish_cyclegan
+
+            publish_cyclegan(cfg, run.info.run_id, trainer, datamodule, checkpoint.best_model_path)
         if run is not None and cfg.logger.get("log_checkpoint") and checkpoint.best_model_path:
             import mlflow
 
