@@ -180,6 +180,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
     ``cfg.input`` images (``cfg.direction``)."""
     from artclf.models.cyclegan import load_generator
     from artclf.models.cyclegan.apply import translate as apply_generator
+    from artclf.tracking.registry import resolve_ckpt_option
 
     if not cfg.get("ckpt_path"):
         raise StyleTransferError(
@@ -190,6 +191,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
         import mlflow
 
         mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
+    resolve_ckpt_option(cfg)  # models:/<name>@<alias>: the registered version's checkpoint
     generator = load_generator(str(cfg.ckpt_path), str(cfg.direction))
     if not cfg.get("input"):
         raise StyleTransferError("CycleGAN mode needs input=IMAGE_OR_FOLDER to translate")

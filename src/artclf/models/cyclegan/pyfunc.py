@@ -73,7 +73,7 @@ class ImageTranslator(mlflow.pyfunc.PythonModel):
 
         self.module = load_cyclegan(context.artifacts["checkpoint"]).eval()
 
-    def predict(self, context, model_input: Any, params: dict[str, Any] | None = None):
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         from artclf.style import image_io
         from artclf.tracking.pyfunc_model import as_items
 
