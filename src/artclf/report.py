@@ -32,12 +32,17 @@ def report(cfg: DictConfig):
             "pass one of sweep=, runs= or experiment_name= (or none: latest experiment)"
         )
     client = mlflow.MlflowClient()
-    selection = run_or_mlflow_error(select_runs, client, cfg.experiment_name, cfg.sweep, runs)
     command = "python -m artclf.report " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if cfg.get("table"):  # a markdown table for a README (artclf.report_tables)
+    if cfg.get("table"):  # a markdown table for a README, of one or several experiments
+        from omegaconf import OmegaConf
+
         from artclf.report_tables import write_table
 
-        return write_table(client, selection.runs, cfg, command.strip())
+        names = cfg.experiment_name
+        names = list(names) if OmegaConf.is_list(names) else [names]
+        selections = [run_or_mlflow_error(select_runs, client, n, cfg.sweep, runs) for n in names]
+        return write_table(client, [r for s in selections for r in s.runs], cfg, command.strip())
+    selection = run_or_mlflow_error(select_runs, client, cfg.experiment_name, cfg.sweep, runs)
     return write_report(client, selection, Path(cfg.output_dir), command.strip())
 
 
