@@ -14,15 +14,15 @@ from artclf.cli import run_or_exit
 from artclf.tracking.registry import register_run, resolve_checkpoint
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A registry with ``nofiles`` (a logged model whose files were never written) and
-    ``nockpt`` (a run registered without a model or a checkpoint)."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
+    ``nockpt`` (a run registered without a model or a checkpoint); made once (a new SQLite
+    store costs seconds of migrations)."""
+    home = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{home / 'mlflow.db'}"
     client = MlflowClient(uri)
-    experiment = client.create_experiment("e", artifact_location=(tmp_path / "art").as_uri())
+    experiment = client.create_experiment("e", artifact_location=(home / "art").as_uri())
     run_id = client.create_run(experiment).info.run_id
     model = client.create_logged_model(experiment, source_run_id=run_id)
     client.create_registered_model("nofiles")
@@ -32,6 +32,13 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     client.set_registered_model_alias("nofiles", "champion", version.version)
     register_run(client.create_run(experiment).info.run_id, "nockpt", client=client)
     return uri
+
+
+@pytest.fixture
+def store(registry: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registry)
+    mlflow.set_tracking_uri(registry)
+    return registry
 
 
 def one_error_line(capsys: pytest.CaptureFixture, uri: str) -> str:
