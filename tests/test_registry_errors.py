@@ -21,6 +21,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> str:
     store costs seconds of migrations)."""
     home = tmp_path_factory.mktemp("registry")
     uri = f"sqlite:///{home / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)  # registering a logged model looks it up in this store
     client = MlflowClient(uri)
     experiment = client.create_experiment("e", artifact_location=(home / "art").as_uri())
     run_id = client.create_run(experiment).info.run_id
