@@ -131,3 +131,84 @@ def test_cyclegan_trains_logs_grids_and_translates(
     generator = load_generator(str(ckpt), "b2a")
     with torch.no_grad():
         assert generator(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)
+
+
+def test_registered_cyclegan_translates_by_uri_in_a_fresh_process(
+    domains: tuple[Path, Path], make_cfg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """logger.register=true logs the translator model and registers it; loaded by
+    ``models:/cyclegan@champion`` in another process it gives, both ways, exactly what the
+    module's own generators give, and stylize and the app take the same URI."""
+    import os
+    import subprocess
+    import sys
+
+    from artclf.app.stylise import load_cyclegan
+    from artclf.models.cyclegan.apply import translate
+    from artclf.style import image_io
+    from artclf.stylize import stylize
+    from artclf.train import train
+
+    domain_a, domain_b = domains
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    tiny = [o for o in TINY if not o.startswith("trainer.max_epochs")]
+    cfg = make_cfg(
+        "experiment=cyclegan_monet",
+        f"data.domain_a={domain_a}",
+        f"data.domain_b={domain_b}",
+        f"logger.tracking_uri={uri}",
+        "logger.register=true",
+        "cyclegan.fid=false",
+        "trainer.max_epochs=1",
+        *tiny,
+    )
+    assert math.isfinite(train(cfg))
+    client = MlflowClient(uri)
+    version = client.get_model_version_by_alias("cyclegan", "champion")
+    (run,) = client.search_runs([client.get_experiment_by_name("artclf-cyclegan").experiment_id])
+    assert version.run_id == run.info.run_id
+    assert version.source.startswith("models:/m-")  # the logged translator model
+
+    image = sorted(domain_a.glob("*.png"))[0]
+    script = f"""
+import mlflow, numpy as np
+model = mlflow.pyfunc.load_model("models:/cyclegan@champion")
+a2b = model.predict([{str(image)!r}])
+b2a = model.predict([open({str(image)!r}, "rb").read()], params={{"direction": "b2a"}})
+assert model.metadata.signature is not None and model.metadata.saved_input_example_info
+np.save({str(tmp_path / "a2b.npy")!r}, a2b[0]); np.save({str(tmp_path / "b2a.npy")!r}, b2a[0])
+"""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    ckpt = Path(cfg.paths.run_dir) / "checkpoints" / "last.ckpt"
+    pixels = image_io.load_image(str(image), 32)  # the training size is the default
+    for direction in ("a2b", "b2a"):
+        served = np.load(tmp_path / f"{direction}.npy")
+        own = np.asarray(image_io.to_pil(translate(load_generator(str(ckpt), direction), pixels)))
+        assert served.dtype == np.uint8 and served.shape == (32, 32, 3)
+        np.testing.assert_array_equal(served, own)
+
+    # stylize and the app's registered-generator option go through the same registry URI
+    out = tmp_path / "styled"
+    stylize(
+        make_cfg(
+            "method=cyclegan",
+            "ckpt_path=models:/cyclegan@champion",
+            f"input={image}",
+            "size=32",
+            f"logger.tracking_uri={uri}",
+            f"paths.run_dir={out}",
+            config_name="stylize",
+        )
+    )
+    written = np.asarray(Image.open(out / f"{image.stem}__a2b.png").convert("RGB"))
+    np.testing.assert_array_equal(written, np.load(tmp_path / "a2b.npy"))
+    generator = load_cyclegan("models:/cyclegan@champion")
+    np.testing.assert_array_equal(
+        np.asarray(image_io.to_pil(translate(generator, pixels))), np.load(tmp_path / "a2b.npy")
+    )

@@ -81,3 +81,22 @@ def test_unknown_run_is_one_clear_error(sweep: dict, tmp_path: Path, monkeypatch
         )
     with pytest.raises(ValueError, match="not found"):
         report(cfg)
+
+
+def test_each_job_records_the_command_that_reruns_it(sweep: dict) -> None:
+    """``artclf.command``: the job's own overrides (its lr, not the sweep's list), so a table
+    row names the command that makes it."""
+    import shlex
+
+    client = sweep["client"]
+    children = client.search_runs(
+        [client.get_run(sweep["parent"]).info.experiment_id],
+        f"tags.mlflow.parentRunId = '{sweep['parent']}'",
+    )
+    fixed = {"trainer.max_epochs=2", "trainer.accelerator=cpu", "logger.register=true"}
+    for child in children:
+        words = shlex.split(child.data.tags["artclf.command"])
+        assert words[:3] == ["python", "-m", "artclf.train"]
+        lr = f"optim.lr={child.data.params['optim.lr']}"
+        # a sweep's jobs get values as Hydra parsed them (True), which Hydra reads back
+        assert {w.lower() for w in words[3:]} == {lr, *fixed, *TINY_SYNTHETIC}

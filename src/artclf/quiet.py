@@ -8,6 +8,7 @@ dependency, a line that restates the obvious on a CPU machine. Anything else sti
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 #: Python warnings raised inside dependencies, by message (regular expressions).
@@ -35,6 +36,8 @@ class _KnownNoise(logging.Filter):
 
 def quiet_known_noise() -> None:
     """Install the filters (idempotent): warnings by message, Lightning's lines by prefix."""
+    # MLflow's bar for each (small) checkpoint download; a failed one left it above the error
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for message in WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     logger = logging.getLogger(LIGHTNING_LOGGER)

@@ -1,6 +1,7 @@
-"""``python -m artclf.report [sweep=<parent id> | runs=[...] | experiment=<name>]``: leaderboard
-(terminal, markdown, CSV), figures and one self-contained HTML page of a set of runs; a sweep's
-report is also logged to its parent run. See ``conf/report.yaml``."""
+"""``python -m artclf.report [sweep=<parent id> | runs=[...] | experiment_name=<name>]``:
+leaderboard (terminal, markdown, CSV), figures and one self-contained HTML page of a set of
+runs; a sweep's report is also logged to its parent run. ``table=results|ablation`` writes a
+markdown table into a README instead (``artclf.report_tables``). See ``conf/report.yaml``."""
 
 from __future__ import annotations
 
@@ -26,11 +27,22 @@ def report(cfg: DictConfig):
 
     mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
     runs = [str(r) for r in cfg.runs] if cfg.get("runs") else None
-    if sum(x is not None for x in (cfg.sweep, runs, cfg.experiment)) > 1:
-        raise ValueError("pass one of sweep=, runs= or experiment= (or none: latest experiment)")
+    if sum(x is not None for x in (cfg.sweep, runs, cfg.experiment_name)) > 1:
+        raise ValueError(
+            "pass one of sweep=, runs= or experiment_name= (or none: latest experiment)"
+        )
     client = mlflow.MlflowClient()
-    selection = run_or_mlflow_error(select_runs, client, cfg.experiment, cfg.sweep, runs)
     command = "python -m artclf.report " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if cfg.get("table"):  # a markdown table for a README, of one or several experiments
+        from omegaconf import OmegaConf
+
+        from artclf.report_tables import write_table
+
+        names = cfg.experiment_name
+        names = list(names) if OmegaConf.is_list(names) else [names]
+        selections = [run_or_mlflow_error(select_runs, client, n, cfg.sweep, runs) for n in names]
+        return write_table(client, [r for s in selections for r in s.runs], cfg, command.strip())
+    selection = run_or_mlflow_error(select_runs, client, cfg.experiment_name, cfg.sweep, runs)
     return write_report(client, selection, Path(cfg.output_dir), command.strip())
 
 
@@ -42,7 +54,7 @@ def run_or_mlflow_error(fn, *args):
         return fn(*args)
     except MlflowException as error:
         raise ValueError(
-            f"{error.message.splitlines()[0]}; list runs with `make ui` or pass experiment="
+            f"{error.message.splitlines()[0]}; list runs with `make ui` or pass experiment_name="
         ) from None
 
 
@@ -66,7 +78,11 @@ def show(result) -> None:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="report")
 def main(cfg: DictConfig) -> None:
-    show(run_or_exit(report, cfg))
+    result = run_or_exit(report, cfg)
+    if isinstance(result, str):  # a markdown table
+        print(result)
+    else:
+        show(result)
 
 
 if __name__ == "__main__":

@@ -87,10 +87,10 @@ def stylize(cfg: DictConfig) -> dict[str, float]:
         from artclf.stylize_adain import stylize_adain
 
         return stylize_adain(cfg)
-    if method != "gatys":
-        raise StyleTransferError(f"unknown method {method!r}; choose gatys or adain")
-    if cfg.get("ckpt_path"):
+    if method == "cyclegan" or (method == "gatys" and cfg.get("ckpt_path")):
         return translate(cfg)
+    if method != "gatys":
+        raise StyleTransferError(f"unknown method {method!r}; choose gatys, adain or cyclegan")
     return gatys(cfg)
 
 
@@ -150,9 +150,22 @@ def gatys(cfg: DictConfig) -> dict[str, float]:
 
 
 def translate(cfg: DictConfig) -> dict[str, float]:
-    """Apply a trained CycleGAN generator to ``cfg.input`` images (``cfg.direction``)."""
+    """Apply a trained CycleGAN generator (a checkpoint or ``models:/<name>@<alias>``) to
+    ``cfg.input`` images (``cfg.direction``)."""
     from artclf.models.cyclegan import load_generator
+    from artclf.models.cyclegan.apply import translate as apply_generator
+    from artclf.tracking.registry import resolve_ckpt_option
 
+    if not cfg.get("ckpt_path"):
+        raise StyleTransferError(
+            "method=cyclegan needs ckpt_path=CKPT (of experiment=cyclegan_monet) or "
+            "ckpt_path=models:/<name>@<alias>"
+        )
+    if cfg.logger.get("tracking_uri"):  # the store a models:/ URI is looked up in
+        import mlflow
+
+        mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
+    resolve_ckpt_option(cfg)  # models:/<name>@<alias>: the registered version's checkpoint
     generator = load_generator(str(cfg.ckpt_path), str(cfg.direction))
     if not cfg.get("input"):
         raise StyleTransferError("CycleGAN mode needs input=IMAGE_OR_FOLDER to translate")
@@ -165,8 +178,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
         for source in inputs:
             image = io.load_image(source, int(cfg.size))
             started = time.perf_counter()
-            with torch.no_grad():
-                output = generator(image.to(device) * 2 - 1).add(1).div(2).clamp(0, 1).cpu()
+            output = apply_generator(generator, image.to(device)).cpu()
             synchronize(device)
             seconds.append(time.perf_counter() - started)
             name = f"{io.source_name(source)}__{cfg.direction}"

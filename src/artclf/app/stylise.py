@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from artclf.style import TransferSettings, build_feature_taps, transfer
@@ -61,8 +60,9 @@ def run_cyclegan(
     content: Tensor, style: Tensor | None, options: dict[str, Any], progress: Progress, generator
 ) -> Tensor:
     """One pass of a trained CycleGAN generator (photo → painting): instant."""
-    with torch.no_grad():
-        output = generator(content * 2 - 1).add(1).div(2).clamp(0, 1)
+    from artclf.models.cyclegan.apply import translate
+
+    output = translate(generator, content)
     progress(1.0, None)
     return output
 

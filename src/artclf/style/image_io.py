@@ -73,6 +73,12 @@ def load_image(source: str, size: int | None = None) -> Tensor:
             raise StyleTransferError(
                 f"cannot read image {source!r} ({type(err).__name__}); pass a JPEG/PNG file"
             ) from err
+    return from_pil(image, size)
+
+
+def from_pil(image: Image.Image, size: int | None = None) -> Tensor:
+    """An RGB PIL image as ``(1, 3, H, W)`` float in [0, 1]; with ``size`` the longer side
+    becomes ``size``."""
     tensor = tvf.pil_to_tensor(image).float().div(255).unsqueeze(0).contiguous()
     if size is not None:
         h, w = tensor.shape[-2:]

@@ -1,5 +1,6 @@
-"""The end of a tracked classification run: log its MLflow Model, tag the data fingerprint,
-and register it when the config asks (``logger.register`` / ``logger.registered_model_name``).
+"""The end of a tracked classification or CycleGAN run: log its MLflow Model (classifiers: tag
+the data fingerprint too) and register it when the config asks (``logger.register`` /
+``logger.registered_model_name``).
 
 Inside a sweep each job only logs its model; the sweep's end registers the best job
 (``artclf.tracking.sweep.RegisterBestJob``) unless ``logger.register_sweep=all``.
@@ -61,7 +62,6 @@ def publish_classifier(
 ) -> None:
     """Log the pyfunc model of ``module`` (weights of ``best_path``) to the run; register it."""
     from artclf.tracking.pyfunc_model import data_fingerprint, log_classifier
-    from artclf.tracking.registry import register_trained
 
     if not cfg.logger.get("log_model", True):
         return
@@ -72,6 +72,28 @@ def publish_classifier(
     example = dataset.image(0).transpose(1, 2, 0)  # CHW -> HWC
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     log_classifier(ckpt, module, config, fingerprint, example)
+    register(cfg, run_id)
+
+
+def publish_cyclegan(
+    cfg: DictConfig, run_id: str, trainer: L.Trainer, datamodule, best_path: str
+) -> None:
+    """Log the translator model (both generators of ``best_path``) to the run; register it."""
+    from artclf.models.cyclegan.pyfunc import log_cyclegan
+
+    if not cfg.logger.get("log_model", True):
+        return
+    ckpt = final_checkpoint(trainer, best_path, Path(cfg.paths.run_dir))
+    example = Path(datamodule.train_set.a[0]).read_bytes()
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    log_cyclegan(ckpt, config, example)
+    register(cfg, run_id)
+
+
+def register(cfg: DictConfig, run_id: str) -> None:
+    """Register the run's logged model when the config asks; in a sweep, leave it to the end."""
+    from artclf.tracking.registry import register_trained
+
     name = registration_name(cfg)
     if name is None:
         return
@@ -84,11 +106,13 @@ def publish_classifier(
 
 def publish_run(cfg: DictConfig, run_id: str, trainer: L.Trainer, built: Built, best: str) -> None:
     """The end of any tracked training (``trainer`` fitted ``built``; ``best`` its best
-    checkpoint): a classifier's MLflow Model (and registration), the best checkpoint as an
-    artifact, an AdaIN decoder's registration."""
+    checkpoint): a classifier's or CycleGAN's MLflow Model (and registration), the best
+    checkpoint as an artifact, an AdaIN decoder's registration."""
     task = cfg.get("task", "classify")
     if task == "classify":
         publish_classifier(cfg, run_id, trainer, built.module, built.datamodule, best)
+    if task == "cyclegan":
+        publish_cyclegan(cfg, run_id, trainer, built.datamodule, best)
     if not (cfg.logger.get("log_checkpoint") and best):
         return
     mlflow.log_artifact(best, artifact_path="checkpoints")

@@ -149,6 +149,17 @@ def model_metadata(module, config: dict[str, Any], fingerprint: str) -> dict[str
     }
 
 
+def requirements() -> list[str]:
+    """Listed, not inferred: inference re-imports the model in a subprocess (seconds)."""
+    import artclf
+
+    return [
+        f"artclf=={artclf.__version__}",
+        f"torch=={torch.__version__.split('+')[0]}",
+        f"mlflow=={mlflow.__version__}",
+    ]
+
+
 def log_classifier(
     ckpt_path: str | Path,
     module,
@@ -160,8 +171,6 @@ def log_classifier(
     example as PNG bytes; logging it also checks that the saved model loads and predicts."""
     from omegaconf import OmegaConf
     from PIL import Image
-
-    import artclf
 
     png = io.BytesIO()
     Image.fromarray(example).save(png, format="PNG")
@@ -175,11 +184,6 @@ def log_classifier(
             artifacts={CHECKPOINT: str(checkpoint), CONFIG: str(config_file)},
             signature=SIGNATURE,
             input_example=pd.DataFrame({IMAGE_COLUMN: [png.getvalue()]}),
-            # listed, not inferred: inference re-imports the model in a subprocess (seconds)
-            pip_requirements=[
-                f"artclf=={artclf.__version__}",
-                f"torch=={torch.__version__.split('+')[0]}",
-                f"mlflow=={mlflow.__version__}",
-            ],
+            pip_requirements=requirements(),
             metadata=model_metadata(module, config, fingerprint),
         )

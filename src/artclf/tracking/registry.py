@@ -202,8 +202,12 @@ def register_trained(run_id: str, name: str):
 
 
 def default_model_name(cfg) -> str:
-    """``<data>-<labels>``, e.g. ``wikiart-style`` or ``synthetic-origin_style``."""
+    """``<data>-<labels>``, e.g. ``wikiart-style`` or ``synthetic-origin_style``; a style
+    transfer network is named after its task (``cyclegan``, ``adain``)."""
     from artclf.tracking.runs import _choices
+
+    if cfg.get("task", "classify") != "classify":
+        return str(cfg.task)
 
     data = _choices(cfg).get("data") or str(cfg.data.get("source", "data"))
     labels = cfg.data.get("labels", "label")

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import flatten
 from artclf.tracking import lifecycle
+from artclf.tracking.command import COMMAND_TAG, job_command
 from artclf.tracking.metrics import log_metrics  # noqa: F401 (artclf.tracking exports it)
 from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
@@ -167,6 +168,7 @@ def start_run(
     hydra = _hydra()
     if hydra is not None:
         tags["overrides"] = " ".join(hydra.overrides.task)
+        tags[COMMAND_TAG] = job_command()
         if hydra.mode == RunMode.MULTIRUN:
             parent_id = retry_locked(_sweep_parent, client, experiment_id, hydra)
             tags.update(

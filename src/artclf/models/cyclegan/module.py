@@ -1,157 +1,25 @@
-"""CycleGAN (Zhu et al. 2017) for unpaired photo <-> painting translation, manual optimisation.
-
-ResNet generators, 70×70 PatchGAN discriminators, least-squares GAN loss, cycle and identity
-L1 losses, a pool of past fakes for the discriminators, and a learning rate that stays flat
-and then decays linearly to zero. ``upsample="resize"`` replaces transposed convolutions by
-nearest-neighbour upsampling + convolution, which avoids checkerboard artefacts.
-
-FID/KID on the held-out set use EfficientNet-Lite0 features (the offline weights, DESIGN §12)
-instead of Inception, whose weights cannot be downloaded here: the numbers rank runs of this
-project but are not comparable to published Inception-FID values.
-"""
+"""The CycleGAN Lightning module (Zhu et al. 2017), optimised by hand: two generators and two
+discriminators, least-squares GAN loss, cycle and identity L1 losses, a pool of past fakes, a
+learning rate that stays flat and then decays linearly to zero; FID/KID and sample grids on
+the held-out images."""
 
 from __future__ import annotations
 
 import itertools
 import logging
-import random
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig
-from torch import Tensor, nn
+from torch import Tensor
 
+from artclf.models.cyclegan.features import Lite0Features
+from artclf.models.cyclegan.networks import PatchDiscriminator, ResnetGenerator
+from artclf.models.cyclegan.pool import ImagePool
 from artclf.models.sample_grid import log_sample_grid
 
 log = logging.getLogger(__name__)
-
-
-class ResnetBlock(nn.Module):
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(channels, channels, 3),
-            nn.InstanceNorm2d(channels),
-            nn.ReLU(True),
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(channels, channels, 3),
-            nn.InstanceNorm2d(channels),
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x)
-
-
-def _up(in_ch: int, out_ch: int, mode: str) -> list[nn.Module]:
-    if mode == "deconv":
-        conv: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, 3, 2, 1, output_padding=1)]
-    elif mode == "resize":
-        conv = [
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(in_ch, out_ch, 3),
-        ]
-    else:
-        raise ValueError(f"unknown upsample {mode!r}; choose deconv or resize")
-    return [*conv, nn.InstanceNorm2d(out_ch), nn.ReLU(True)]
-
-
-class ResnetGenerator(nn.Module):
-    """c7s1-ngf, two stride-2 downsamplings, ``n_blocks`` residual blocks, two upsamplings,
-    c7s1-3 with tanh: images in [-1, 1] to images in [-1, 1]."""
-
-    def __init__(self, ngf: int = 64, n_blocks: int = 9, upsample: str = "deconv") -> None:
-        super().__init__()
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3),
-            nn.Conv2d(3, ngf, 7),
-            nn.InstanceNorm2d(ngf),
-            nn.ReLU(True),
-        ]
-        for mult in (1, 2):
-            layers += [
-                nn.Conv2d(ngf * mult, ngf * mult * 2, 3, 2, 1),
-                nn.InstanceNorm2d(ngf * mult * 2),
-                nn.ReLU(True),
-            ]
-        layers += [ResnetBlock(ngf * 4) for _ in range(n_blocks)]
-        for mult in (4, 2):
-            layers += _up(ngf * mult, ngf * mult // 2, upsample)
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
-
-
-class PatchDiscriminator(nn.Module):
-    """70×70 PatchGAN: C64-C128-C256-C512 (4×4 convs), one real/fake score per patch."""
-
-    def __init__(self, ndf: int = 64) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for i, stride in ((1, 2), (2, 2), (3, 1)):
-            in_ch, out_ch = ndf * 2 ** (i - 1), ndf * 2**i
-            layers += [
-                nn.Conv2d(in_ch, out_ch, 4, stride, 1),
-                nn.InstanceNorm2d(out_ch),
-                nn.LeakyReLU(0.2, True),
-            ]
-        layers.append(nn.Conv2d(ndf * 8, 1, 4, 1, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
-
-
-class ImagePool:
-    """Past generated images: the discriminator sees a mix of old and new fakes, which damps
-    oscillation between generator and discriminator (Shrivastava et al. 2017)."""
-
-    def __init__(self, size: int = 50) -> None:
-        self.size = size
-        self.images: list[Tensor] = []
-
-    def query(self, images: Tensor) -> Tensor:
-        if self.size == 0:
-            return images
-        out = []
-        for image in images.detach():
-            if len(self.images) < self.size:
-                self.images.append(image)
-                out.append(image)
-            elif random.random() < 0.5:
-                index = random.randrange(self.size)
-                out.append(self.images[index])
-                self.images[index] = image
-            else:
-                out.append(image)
-        return torch.stack(out)
-
-
-class Lite0Features(nn.Module):
-    """Frozen EfficientNet-Lite0 pooled features (1280-d) of images in [0, 1], for FID/KID."""
-
-    num_features = 1280
-
-    def __init__(self) -> None:
-        super().__init__()
-        from artclf.pretrained import LITE0_MEAN, LITE0_STD, load_efficientnet_lite0
-
-        self.model = load_efficientnet_lite0(num_classes=0).eval().requires_grad_(False)
-        self.register_buffer("mean", torch.tensor(LITE0_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(LITE0_STD).view(1, 3, 1, 1))
-
-    def train(self, mode: bool = True) -> Lite0Features:
-        return super().train(False)
-
-    def forward(self, images: Tensor) -> Tensor:
-        x = F.interpolate(images.float(), size=(224, 224), mode="bilinear", antialias=True)
-        return self.model((x - self.mean) / self.std)
 
 
 def _lsgan(prediction: Tensor, real: bool) -> Tensor:
@@ -329,36 +197,3 @@ class CycleGAN(L.LightningModule):
             return
         rows = torch.cat(self._samples)[: self.hparams.n_samples]
         log_sample_grid(self, rows.flatten(0, 1).add(1).div(2), nrow=6)
-
-
-def build_cyclegan(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule]:
-    """The module from ``cfg.cyclegan`` and the datamodule from ``cfg.data`` (``data=unpaired``)."""
-    from omegaconf import OmegaConf
-
-    from artclf.data.unpaired import UnpairedDataModule
-
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    module_args = OmegaConf.to_container(cfg.cyclegan, resolve=True)
-    datamodule = UnpairedDataModule(**data)
-    module = CycleGAN(**module_args, max_epochs=int(cfg.trainer.max_epochs))
-    return module, datamodule
-
-
-def load_generator(ckpt_path: str, direction: str = "a2b") -> nn.Module:
-    """The A→B (``a2b``) or B→A (``b2a``) generator of a trained checkpoint, in eval mode."""
-    from artclf.style.errors import StyleTransferError
-
-    if direction not in ("a2b", "b2a"):
-        raise StyleTransferError(f"unknown direction {direction!r}; choose a2b or b2a")
-    from artclf.checkpoints import checkpoint_errors, fetch, is_url
-
-    if not is_url(ckpt_path) and not Path(ckpt_path).is_file():
-        raise StyleTransferError(
-            f"checkpoint {ckpt_path!r} does not exist; pass ckpt_path=.../checkpoints/last.ckpt "
-            "of an `artclf.train experiment=cyclegan_monet` run"
-        )
-    with checkpoint_errors(ckpt_path):
-        module = CycleGAN.load_from_checkpoint(
-            fetch(ckpt_path), map_location="cpu", weights_only=True
-        )
-    return (module.g_ab if direction == "a2b" else module.g_ba).eval()
