@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from scipy.stats import binomtest
 
 from artclf.evaluate import data_config, split_records
-from artclf.inference import load_images, load_module, predict_probabilities
+from artclf.inference import load_module, predict_probabilities, read_square_batch
 from artclf.models.metrics import classification_metrics
 from artclf.reports import per_class_report
 from artclf.tracking.registry import get_version, resolve_checkpoint
@@ -140,7 +140,7 @@ def score(
     if table.empty:
         raise ValueError(f"no images in split {split!r} of {data['root']}")
     size = int(module.hparams.model["image_size"])
-    paths, images = load_images(table["path"].tolist(), size)
+    paths, images = read_square_batch(table["path"].tolist(), size)
     table = table.set_index("path").loc[[str(p) for p in paths]]
     task, classes = next(iter(module.tasks.items()))
     probs = predict_probabilities(module, images, batch_size)[task]

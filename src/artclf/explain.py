@@ -21,9 +21,9 @@ from artclf.cli import run_or_exit
 from artclf.data.resize import checkpoint_resize
 from artclf.inference import (
     image_paths,
-    load_images,
     load_module,
     predict_probabilities,
+    read_square_batch,
     to_model_input,
 )
 from artclf.models.module import ClassificationModule
@@ -91,7 +91,7 @@ def explain(cfg: DictConfig) -> list[Path]:
     classes = module.tasks[task]
     resize = checkpoint_resize(module.hparams.get("data"), cfg.get("resize"))
     size = int(module.hparams.model["image_size"])
-    paths, images = load_images(image_paths(cfg.input), size, resize)
+    paths, images = read_square_batch(image_paths(cfg.input), size, resize)
     probs = predict_probabilities(module, images)[task]
     confidence, predicted = probs.max(dim=1)
     targets = predicted.numpy()

@@ -13,13 +13,12 @@ from torch import Tensor
 
 from artclf import checkpoints
 from artclf.data.augment import normalize
-from artclf.data.images import load_image
+from artclf.data.images import read_square_rgb
+from artclf.data.sources.files import IMAGE_EXTENSIONS
 from artclf.models.module import ClassificationModule
 from artclf.models.tta import averaged_probabilities
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 
 def load_module(ckpt_path: str | Path) -> ClassificationModule:
@@ -46,10 +45,10 @@ def image_paths(input_path: str | Path) -> list[Path]:
     found, other = [], []
     for p in sorted(path.rglob("*")):
         if p.is_file():
-            image = p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            image = p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
             (found if image else other).append(p)
     if not found:
-        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {path}")
+        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {path}")
     if other:
         examples = ", ".join(p.name for p in other[:3])
         log.warning(
@@ -58,7 +57,7 @@ def image_paths(input_path: str | Path) -> list[Path]:
     return found
 
 
-def load_images(
+def read_square_batch(
     paths: Sequence[Path], size: int, resize: str | None = None
 ) -> tuple[list[Path], np.ndarray]:
     """Decode to ``N×size×size×3`` uint8 as training did (``resize``: the checkpoint's
@@ -67,7 +66,7 @@ def load_images(
     kept, arrays = [], []
     for path in paths:
         try:
-            arrays.append(load_image(path, size, resize))
+            arrays.append(read_square_rgb(path, size, resize))
         except OSError as error:
             log.warning("skipped %s: %s", path, error)
             continue

@@ -20,9 +20,9 @@ from artclf.cli import run_or_exit
 from artclf.data.resize import checkpoint_resize
 from artclf.inference import (
     image_paths,
-    load_images,
     load_module,
     predict_probabilities,
+    read_square_batch,
     top_labels,
 )
 from artclf.models.module import ClassificationModule
@@ -43,7 +43,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     module = load_module(cfg.ckpt_path)
     size, resize = int(module.hparams.model["image_size"]), cfg.get("resize")
     resize = checkpoint_resize(module.hparams.get("data"), resize)
-    paths, images = load_images(image_paths(cfg.input), size, resize)
+    paths, images = read_square_batch(image_paths(cfg.input), size, resize)
     ranked = rank(module, images, int(cfg.top_k), int(cfg.batch_size), cfg.get("tta"))
     return [
         {"path": str(path), "predictions": per_task}

@@ -145,9 +145,9 @@ def stylize(cfg: DictConfig) -> dict[str, float]:
     pairs_out: list[dict] = []
     with start_run(cfg) as run:
         for content_src in contents:
-            content = io.load_image(content_src, int(cfg.size))
+            content = io.read_image_tensor(content_src, int(cfg.size))
             for style_src in styles:
-                style = io.fit_to(io.load_image(style_src), *content.shape[-2:])
+                style = io.fit_to(io.read_image_tensor(style_src), *content.shape[-2:])
                 name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
                 started = time.perf_counter()
                 progress = ProgressReporter(name, settings.steps, every_seconds=10)
@@ -187,7 +187,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
     seconds: list[float] = []
     with derived_run(cfg, cfg.ckpt_path) as run:
         for source in inputs:
-            image = io.load_image(source, int(cfg.size))
+            image = io.read_image_tensor(source, int(cfg.size))
             started = time.perf_counter()
             with torch.no_grad():
                 output = generator(image * 2 - 1).add(1).div(2).clamp(0, 1)
