@@ -106,9 +106,10 @@ def example_images(module: ClassificationModule, cache_dir: Path) -> list[tuple[
     (a few per class of the first task), else the embedded synthetic set's test images."""
     data = dict(module.hparams.get("data") or {})
     if data.get("root") and Path(data["root"]).is_dir():
-        from artclf.evaluate import split_records
+        from artclf.data.spec import DataSpec
+        from artclf.evaluation.selection import split_records
 
-        table = split_records(data, "test", module)
+        table = split_records(DataSpec.from_config(data), "test", module.tasks)
         task = next(iter(module.tasks))
         picked = table.groupby(task, sort=True).head(EXAMPLES_PER_CLASS).head(MAX_EXAMPLES)
         classes = module.tasks[task]

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from artclf.data.augment import AugmentSpec, BatchTransform
 from artclf.data.images import build_cache, fingerprint, read_square_rgb
 from artclf.data.pipeline import LabelledRecords
+from artclf.data.resize import check_resize
 from artclf.data.spec import DataSpec
 from artclf.data.splits import interleave_classes
 
@@ -165,7 +166,7 @@ class ArtDataModule(L.LightningDataModule):
             synthetic=None if synthetic is None else dict(synthetic),
             resize=resize,
         )
-        self.root, self.labels, self.resize = self.spec.root, labels, self.spec.resize
+        self.root, self.labels, self.resize = self.spec.root, labels, check_resize(resize)
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
         self.cache, self.cache_dir = cache, cache_dir
         if cache and cache_dir is None:

@@ -12,7 +12,6 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from artclf.data.pipeline import LabelledRecords, prepare_records
-from artclf.data.resize import check_resize
 from artclf.data.sources import Scan, get_scanner, prepare_source
 
 
@@ -41,6 +40,7 @@ class DataSpec:
     cache_dir: str | None = None
     cv: Mapping | None = None
     synthetic: Mapping | None = None
+    #: as given (None: the default, or for evaluate the checkpoint's own policy)
     resize: str | None = None
 
     @classmethod
@@ -54,9 +54,6 @@ class DataSpec:
         given["labels"] = str(labels) if isinstance(labels, str) else tuple(map(str, labels))
         given["root"] = str(given["root"])
         return cls(**given)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "resize", check_resize(self.resize))
 
     @property
     def label_columns(self) -> list[str]:

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 from artclf import checkpoints
-from artclf.tracking.runs import start_run
+from artclf.tracking.runs import log_metrics, start_run
 
 SOURCE_RUN_TAG = "artclf.source_run_id"
 SOURCE_CKPT_TAG = "artclf.source_ckpt"
@@ -58,3 +58,15 @@ def derived_run(cfg: DictConfig, ckpt_path: str | Path) -> Iterator[mlflow.Activ
             tags[DESCRIPTION_TAG] = f"{cfg.task_name} of `{ckpt}` (written without tracking)"
         mlflow.set_tags(tags)
         yield run
+
+
+def log_derived_results(
+    cfg: DictConfig, ckpt_path: str | Path, metrics: dict[str, float], folder: Path
+) -> None:
+    """A derived run of ``ckpt_path`` holding ``metrics`` and the files of ``folder`` (under
+    its ``folder.name``); nothing when tracking is off."""
+    with derived_run(cfg, ckpt_path) as run:
+        if run is None:
+            return
+        log_metrics(run.info.run_id, metrics)
+        mlflow.log_artifacts(str(folder), artifact_path=folder.name, run_id=run.info.run_id)
