@@ -8,8 +8,8 @@ the training device (``artclf.data.augment``), not per sample in loader workers.
 Images are made square by ``data.resize`` (``artclf.data.resize``; by default the shorter side
 is resized to the input size and centre-cropped, keeping aspect ratio and so brushstroke
 shape). The policy is part of the cache key. The cache holds exactly the input size: the
-augmentation presets crop and rotate within it, and a margin would cost 30 % more decode
-time and disk for the one preset (``aggressive``) that crops.
+augmentation presets crop and rotate within it, and a margin would cost decode time and disk
+for every run to serve the one preset (``aggressive``) that crops.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 def open_rgb(path: str | Path, min_size: int | None = None) -> Image.Image:
     """Decode ``path`` as RGB (first frame of an animation). With ``min_size``, JPEGs decode at
-    the smallest DCT scale whose sides are still ≥ ``min_size`` (several times faster)."""
+    the smallest DCT scale whose sides are still ≥ ``min_size`` (fewer pixels to decode)."""
     with Image.open(path) as image:
         if min_size is not None:
             image.draft("RGB", (min_size, min_size))
