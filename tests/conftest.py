@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # else timm retries the hub for ~46 s
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -24,6 +25,43 @@ TINY_SYNTHETIC = (
     "data.num_workers=0",
     "data.batch_size=32",
 )
+
+
+def tiny_training(cache: Path, uri: str) -> tuple[str, ...]:
+    """Overrides for a quick CPU training of the default simple CNN on the tiny embedded
+    dataset, tracked at ``uri`` (explicit: an earlier test's ``mlflow.set_tracking_uri``
+    leaves ``MLFLOW_TRACKING_URI`` set)."""
+    return (
+        *TINY_SYNTHETIC,
+        f"paths.cache_dir={cache}",
+        "trainer.accelerator=cpu",
+        "callbacks.progress_bar=false",
+        f"logger.tracking_uri={uri}",
+    )
+
+
+def compose_cfg(name: str, home: Path, *overrides: str) -> DictConfig:
+    """Compose ``conf/<name>.yaml`` for a run at home ``home`` (its run folder ``home/name``)."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(
+            config_name=name,
+            overrides=[f"paths.root_dir={home}", f"paths.run_dir={home / name}", *overrides],
+        )
+
+
+def train_tiny(home: Path, cache: Path, *overrides: str) -> tuple[DictConfig, Any]:
+    """One tiny tracked training at ``home`` (store ``home/mlflow.db``): its config and its
+    MLflow run."""
+    from mlflow.tracking import MlflowClient
+
+    from artclf.train import train
+
+    uri = f"sqlite:///{home}/mlflow.db"
+    cfg = compose_cfg("train", home, *tiny_training(cache, uri), *overrides)
+    train(cfg)
+    client = MlflowClient(uri)
+    (run,) = client.search_runs(client.get_experiment_by_name("artclf-train").experiment_id)
+    return cfg, run
 
 
 @pytest.fixture(scope="session")

@@ -182,7 +182,7 @@ def test_artgan_split_files_in_one_flat_folder_and_rows_naming_skipped_files(
 def test_every_form_names_the_art_nouveau_modern_folder_art_nouveau(
     tmp_path: Path, form: str
 ) -> None:
-    """DESIGN §4: class Art_Nouveau lives in Art_Nouveau_Modern (huggan/wikiart agrees)."""
+    """Class Art_Nouveau lives in Art_Nouveau_Modern (huggan/wikiart agrees)."""
     if form == "steubk":
         make_steubk(tmp_path)
     else:
