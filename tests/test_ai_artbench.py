@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from artclf.data.images import open_rgb, read_square_rgb
-from artclf.data.pipeline import prepare_records
+from artclf.data.pipeline import label_records
 from artclf.data.sources import DatasetLayoutError
 from artclf.data.sources.ai_artbench import scan
 from fixtures import AI_ARTBENCH_STYLES, make_ai_artbench, write_image
@@ -26,7 +26,7 @@ def memo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def prepare(bench: dict, memo: Path, **options):
-    return prepare_records("ai_artbench", bench["root"], cache_dir=memo, **options)
+    return label_records("ai_artbench", bench["root"], cache_dir=memo, **options)
 
 
 def test_both_root_spellings_give_the_same_records(bench):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from artclf.data.images import open_rgb
-from artclf.data.pipeline import prepare_records
+from artclf.data.pipeline import label_records
 from artclf.data.sources import DatasetLayoutError
 from artclf.data.sources.wikiart import scan
 from fixtures import (
@@ -25,7 +25,7 @@ from fixtures import (
 
 
 def prepare(root: Path, **options):
-    return prepare_records("wikiart", root, labels=options.pop("labels", "style"), **options)
+    return label_records("wikiart", root, labels=options.pop("labels", "style"), **options)
 
 
 @pytest.mark.parametrize("labels", ["style", "genre", "artist"])

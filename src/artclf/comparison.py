@@ -21,11 +21,10 @@ import pandas as pd
 from omegaconf import DictConfig
 from scipy.stats import binomtest
 
-from artclf.data.resize import checkpoint_resize
 from artclf.data.spec import DataSpec
 from artclf.evaluation.scoring import score_task
 from artclf.evaluation.selection import evaluation_spec, split_records
-from artclf.inference import load_module, predict_probabilities, read_square_batch
+from artclf.inference import load_module, predict_probabilities, read_as_trained
 from artclf.tracking.registry import get_version, resolve_checkpoint
 
 
@@ -139,9 +138,7 @@ def score(
     table = split_records(spec, split, module.tasks)
     if table.empty:
         raise ValueError(f"no images in split {split!r} of {spec.root}")
-    size = int(module.hparams.model["image_size"])
-    resize = checkpoint_resize(module.hparams.get("data"), spec.resize)
-    paths, images = read_square_batch(table["path"].tolist(), size, resize)
+    paths, images = read_as_trained(module, table["path"].tolist(), spec.resize)
     table = table.set_index("path").loc[[str(p) for p in paths]]
     task, classes = next(iter(module.tasks.items()))
     probs = predict_probabilities(module, images, batch_size)[task]

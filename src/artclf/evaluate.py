@@ -22,12 +22,11 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
-from artclf.data.resize import checkpoint_resize
 from artclf.ensemble import checkpoint_list, ensemble_probabilities, load_ensemble
 from artclf.evaluation.overlap import seen_in_training, warn_if_seen
 from artclf.evaluation.scoring import Evaluation, score_checkpoint
 from artclf.evaluation.selection import SPLITS, evaluation_spec, split_records
-from artclf.inference import read_square_batch
+from artclf.inference import read_as_trained
 from artclf.models.tta import check_tta
 from artclf.tracking.derived import log_derived_results
 from artclf.tracking.registry import resolve_ckpt_option
@@ -48,9 +47,7 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     table = split_records(spec, split, module.tasks)
     if table.empty:
         raise ValueError(f"no images in split {split!r} of {spec.root}")
-    resize = checkpoint_resize(stored, spec.resize)
-    size = int(module.hparams.model["image_size"])
-    paths, images = read_square_batch(table["path"].tolist(), size, resize)
+    paths, images = read_as_trained(module, table["path"].tolist(), spec.resize)
     table = table.set_index("path").loc[[str(p) for p in paths]]
     probs = ensemble_probabilities(modules, images, int(cfg.batch_size), check_tta(cfg.tta))
     out_dir = Path(cfg.paths.run_dir) / "reports"

@@ -18,12 +18,11 @@ from omegaconf import DictConfig
 
 from artclf.attributions import attribute, explainable_copy
 from artclf.cli import run_or_exit
-from artclf.data.resize import checkpoint_resize
 from artclf.inference import (
     image_paths,
     load_module,
     predict_probabilities,
-    read_square_batch,
+    read_as_trained,
     to_model_input,
 )
 from artclf.models.module import ClassificationModule
@@ -89,9 +88,7 @@ def explain(cfg: DictConfig) -> list[Path]:
     if task not in module.tasks:
         raise ValueError(f"task={task!r}; this checkpoint has tasks: {', '.join(module.tasks)}")
     classes = module.tasks[task]
-    resize = checkpoint_resize(module.hparams.get("data"), cfg.get("resize"))
-    size = int(module.hparams.model["image_size"])
-    paths, images = read_square_batch(image_paths(cfg.input), size, resize)
+    paths, images = read_as_trained(module, image_paths(cfg.input), cfg.get("resize"))
     probs = predict_probabilities(module, images)[task]
     confidence, predicted = probs.max(dim=1)
     targets = predicted.numpy()

@@ -14,6 +14,7 @@ from torch import Tensor
 from artclf import checkpoints
 from artclf.data.augment import normalize
 from artclf.data.images import read_square_rgb
+from artclf.data.resize import checkpoint_resize
 from artclf.data.sources.files import IMAGE_EXTENSIONS
 from artclf.models.module import ClassificationModule
 from artclf.models.tta import averaged_probabilities
@@ -74,6 +75,15 @@ def read_square_batch(
     if not arrays:
         raise ValueError("none of the input images could be decoded; check the files")
     return kept, np.stack(arrays)
+
+
+def read_as_trained(
+    module: ClassificationModule, paths: Sequence[Path], resize: str | None = None
+) -> tuple[list[Path], np.ndarray]:
+    """``read_square_batch`` at the checkpoint's image size, with the resize policy its
+    training data used (``resize``: a user's override)."""
+    size = int(module.hparams.model["image_size"])
+    return read_square_batch(paths, size, checkpoint_resize(module.hparams.get("data"), resize))
 
 
 def to_model_input(images: np.ndarray | Tensor) -> Tensor:

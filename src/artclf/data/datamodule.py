@@ -182,7 +182,7 @@ class ArtDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         """Records, classes and datasets. With the cache on, it is built first (over every
         scanned file, so other label schemes, seeds and ``max_per_class`` values reuse it) and
-        its decode results fill the memo that ``prepare_records`` consults: each file is
+        its decode results fill the memo that ``label_records`` consults: each file is
         decoded once."""
         if self.records is not None:
             return

@@ -71,7 +71,7 @@ def check_limits(**limits: int | None) -> None:
             )
 
 
-def prepare_records(
+def label_records(
     source: str,
     root: str | Path,
     *,

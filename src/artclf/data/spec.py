@@ -11,7 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from artclf.data.pipeline import LabelledRecords, prepare_records
+from artclf.data.pipeline import LabelledRecords, label_records
 from artclf.data.sources import Scan, get_scanner, prepare_source
 
 
@@ -71,7 +71,7 @@ class DataSpec:
 
     def records(self, scan: Scan | None = None) -> LabelledRecords:
         """Labelled, split, validated records (``scan``: one the caller already made)."""
-        return prepare_records(
+        return label_records(
             self.source,
             self.root,
             labels=self.label_columns,
