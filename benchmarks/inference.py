@@ -78,7 +78,7 @@ def app_latency_rows(arch: str, image_size: int, count: int = 30) -> list[Row]:
     from PIL import Image
 
     from artclf.app.classify import classify, gradcam_overlay
-    from artclf.inference import load_images
+    from artclf.inference import read_square_batch
     from artclf.models.module import ClassificationModule
     from artclf.predict import rank
 
@@ -104,7 +104,7 @@ def app_latency_rows(arch: str, image_size: int, count: int = 30) -> list[Row]:
             return np.array(times)
 
         def bare(path: Path) -> Any:
-            return rank(module, load_images([path], image_size)[1])
+            return rank(module, read_square_batch([path], image_size)[1])
 
         def app(path: Path) -> Any:
             return classify(module, path)

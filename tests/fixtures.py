@@ -1,5 +1,5 @@
 """Builders of tiny on-disk datasets, in the exact layouts of the real downloads, with the
-traps those downloads hold (DESIGN §4). Each returns what a correct reader must find."""
+traps those downloads hold. Each returns what a correct reader must find."""
 
 from __future__ import annotations
 
@@ -189,7 +189,7 @@ def make_hf(root: Path, metadata: bool = True) -> dict:
     return {"style": {"Baroque": 4, "Impressionism": 4}, "skipped": {"empty": 1}}
 
 
-#: Dürer's folder in the byte spellings the download uses (DESIGN §4).
+#: Dürer's folder in the byte spellings the download uses.
 DURER_SPELLINGS = ("Albrecht_Du\u0308rer", "Albrecht_Du╠êrer")
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from artclf.data.images import load_image, open_rgb
-from artclf.data.pipeline import prepare_records
+from artclf.data.images import open_rgb, read_square_rgb
+from artclf.data.pipeline import label_records
 from artclf.data.sources import DatasetLayoutError
 from artclf.data.sources.ai_artbench import scan
 from fixtures import AI_ARTBENCH_STYLES, make_ai_artbench, write_image
@@ -26,7 +26,7 @@ def memo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def prepare(bench: dict, memo: Path, **options):
-    return prepare_records("ai_artbench", bench["root"], cache_dir=memo, **options)
+    return label_records("ai_artbench", bench["root"], cache_dir=memo, **options)
 
 
 def test_both_root_spellings_give_the_same_records(bench):
@@ -71,9 +71,9 @@ def test_grayscale_and_cmyk_jpegs_decode_to_rgb(bench):
     folder = bench["dataset"] / "train" / "baroque"
     for name in ("trap_gray.jpg", "trap_cmyk.jpg"):
         assert open_rgb(folder / name).mode == "RGB"
-        image = load_image(folder / name, 16)
+        image = read_square_rgb(folder / name, 16)
         assert image.shape == (16, 16, 3) and image.dtype == np.uint8
-    grey = load_image(folder / "trap_gray.jpg", 16).astype(int)
+    grey = read_square_rgb(folder / "trap_gray.jpg", 16).astype(int)
     assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
 
 

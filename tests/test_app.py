@@ -20,9 +20,7 @@ from artclf.app import store
 from artclf.app.classify import UploadError, check_upload
 from artclf.predict import predict
 from artclf.tracking.registry import register_run, resolve_checkpoint
-from artclf.train import train
-from conftest import TINY_SYNTHETIC
-from test_evaluate_predict_explain import compose_cfg
+from conftest import compose_cfg, train_tiny
 
 PAGE = Path(store.__file__).with_name("page.py")
 MODEL = "models:/tiny@champion"
@@ -33,21 +31,9 @@ ROW = re.compile(r'data-label="([^"]*)" data-probability="([^"]*)"')
 def registered(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     """A one-epoch simple CNN on the tiny embedded dataset, registered as tiny@champion."""
     home = tmp_path_factory.mktemp("app")
-    uri = f"sqlite:///{home}/mlflow.db"
-    cfg = compose_cfg(
-        "train",
-        home,
-        *TINY_SYNTHETIC,
-        f"paths.cache_dir={shared_cache}",
-        "trainer.max_epochs=1",
-        "trainer.accelerator=cpu",
-        "callbacks.progress_bar=false",
-        f"logger.tracking_uri={uri}",
-    )
-    train(cfg)
-    client = MlflowClient(uri)
-    (run,) = client.search_runs(client.get_experiment_by_name("artclf-train").experiment_id)
-    register_run(run.info.run_id, "tiny", client=client)
+    cfg, run = train_tiny(home, shared_cache, "trainer.max_epochs=1")
+    uri = str(cfg.logger.tracking_uri)
+    register_run(run.info.run_id, "tiny", client=MlflowClient(uri))
     return {"home": home, "uri": uri, "run_id": run.info.run_id}
 
 

@@ -22,8 +22,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 from artclf.predict import predict  # noqa: E402
 from artclf.tracking.registry import resolve_checkpoint  # noqa: E402
-from conftest import TINY_SYNTHETIC  # noqa: E402
-from test_evaluate_predict_explain import compose_cfg  # noqa: E402
+from conftest import TINY_SYNTHETIC, compose_cfg  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MODEL = "models:/artclf-default@champion"

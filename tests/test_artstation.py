@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from artclf.data.pipeline import prepare_records
+from artclf.data.pipeline import label_records
 from fixtures import make_artstation, write_image
 
 
 def prepare(root: Path, **options):
-    return prepare_records("artstation", root, labels="artist", class_weights=True, **options)
+    return label_records("artstation", root, labels="artist", class_weights=True, **options)
 
 
 def test_every_format_is_read_and_mismatches_are_warned(

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from artclf.data.pipeline import prepare_records
+from artclf.data.pipeline import label_records
 from artclf.data.sources import DatasetLayoutError
 from fixtures import make_best_artworks
 
 
 def prepare(root: Path, **options):
-    return prepare_records("best_artworks", root, labels="artist", **options)
+    return label_records("best_artworks", root, labels="artist", **options)
 
 
 def totals(prepared) -> dict[str, int]:

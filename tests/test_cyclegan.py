@@ -186,7 +186,7 @@ np.save({str(tmp_path / "a2b.npy")!r}, a2b[0]); np.save({str(tmp_path / "b2a.npy
     assert done.returncode == 0, done.stderr[-3000:]
 
     ckpt = Path(cfg.paths.run_dir) / "checkpoints" / "last.ckpt"
-    pixels = image_io.load_image(str(image), 32)  # the training size is the default
+    pixels = image_io.read_image_tensor(str(image), 32)  # the training size is the default
     for direction in ("a2b", "b2a"):
         served = np.load(tmp_path / f"{direction}.npy")
         own = np.asarray(image_io.to_pil(translate(load_generator(str(ckpt), direction), pixels)))

@@ -30,7 +30,7 @@ def test_default_data_after_setup(make_cfg):
     rows, targets = next(iter(dm.train_dataloader()))  # on the CPU: prepared-array rows
     assert rows.dtype == torch.int64 and rows.shape == (32,)
     assert targets.dtype == torch.int64 and int(targets.max()) < 20
-    images = dm.datasets["train"].prepared()[rows]
+    images = dm.datasets["train"].cached_array()[rows]
     assert images.dtype == torch.uint8 and images.shape == (32, 3, 32, 32)
 
     dm.trainer = SimpleNamespace(training=False)
@@ -49,7 +49,7 @@ def test_loaders_give_pixels_for_cuda(make_cfg):
     images, _ = next(iter(loader))
     assert loader.pin_memory and images.dtype == torch.uint8 and images.shape == (20, 3, 32, 32)
     val = dm.datasets["val"]
-    assert torch.equal(images, val.prepared()[torch.from_numpy(val.rows)])
+    assert torch.equal(images, val.cached_array()[torch.from_numpy(val.rows)])
 
 
 def test_reading_files_directly_gives_the_cached_values(make_cfg):

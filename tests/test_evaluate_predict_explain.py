@@ -11,49 +11,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
-from omegaconf import DictConfig
 from PIL import Image
 
-from artclf.config import CONFIG_DIR
 from artclf.evaluate import evaluate
 from artclf.explain import explain
 from artclf.predict import predict
-from artclf.train import train
-from conftest import TINY_SYNTHETIC
-
-
-def compose_cfg(name: str, home: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(
-            config_name=name,
-            overrides=[
-                f"paths.root_dir={home}",
-                f"paths.run_dir={home / name}",
-                *overrides,
-            ],
-        )
+from conftest import compose_cfg, train_tiny
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     """A one-epoch simple CNN on the tiny embedded dataset, tracked in MLflow."""
     home = tmp_path_factory.mktemp("trained")
-    cfg = compose_cfg(
-        "train",
-        home,
-        *TINY_SYNTHETIC,
-        f"paths.cache_dir={shared_cache}",
-        "trainer.max_epochs=1",
-        "trainer.accelerator=cpu",
-        "callbacks.progress_bar=false",
-        # explicit: an earlier test's mlflow.set_tracking_uri leaves MLFLOW_TRACKING_URI set
-        f"logger.tracking_uri=sqlite:///{home}/mlflow.db",
-    )
-    train(cfg)
+    cfg, run = train_tiny(home, shared_cache, "trainer.max_epochs=1")
     client = MlflowClient(cfg.logger.tracking_uri)
-    (run,) = client.search_runs(client.get_experiment_by_name("artclf-train").experiment_id)
     ckpt = next(p for p in (home / "train" / "checkpoints").glob("epoch*.ckpt"))
     return {
         "home": home,

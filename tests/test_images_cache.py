@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from artclf.data import images
-from artclf.data.images import build_cache, find_unreadable, load_image, open_rgb
+from artclf.data.images import build_cache, find_unreadable, open_rgb, read_square_rgb
 from fixtures import image_bytes, write_image
 
 
@@ -37,7 +37,7 @@ def test_load_image_keeps_aspect_by_centre_cropping(tmp_path):
     wide = np.zeros((20, 40, 3), np.uint8)
     wide[:, 10:30] = 255  # the centre square is white, the sides black
     Image.fromarray(wide).save(tmp_path / "wide.png")
-    image = load_image(tmp_path / "wide.png", 10)
+    image = read_square_rgb(tmp_path / "wide.png", 10)
     assert image.shape == (10, 10, 3)
     assert image.min() > 200  # squashing would bring the black sides in
 
@@ -65,7 +65,7 @@ def test_cache_holds_the_direct_decode_and_is_reused(tmp_path, files):
     array = np.load(path)
     assert array.shape == (6, 3, 16, 16) and array.dtype == np.uint8
     for row, file in enumerate(files):
-        assert np.array_equal(array[row], load_image(file, 16).transpose(2, 0, 1))
+        assert np.array_equal(array[row], read_square_rgb(file, 16).transpose(2, 0, 1))
     inode = path.stat().st_ino
     assert build_cache(files, 16, tmp_path / "cache") == path
     assert path.stat().st_ino == inode
@@ -83,7 +83,7 @@ def test_cache_is_rebuilt_when_a_file_or_the_size_changes(tmp_path, files):
     os.utime(files[2], ns=(1, 1))  # a different mtime even on a coarse clock
     second = build_cache(files, 16, tmp_path)
     assert second != first
-    assert np.array_equal(np.load(second)[2], load_image(files[2], 16).transpose(2, 0, 1))
+    assert np.array_equal(np.load(second)[2], read_square_rgb(files[2], 16).transpose(2, 0, 1))
 
 
 def test_building_the_cache_fills_the_memo(tmp_path, files, monkeypatch):
@@ -99,11 +99,13 @@ def test_concurrent_builders_share_one_complete_cache(tmp_path, files):
         built = list(pool.map(lambda _: build_cache(files, 16, tmp_path), range(3)))
     assert len(set(built)) == 1
     assert not list(tmp_path.glob("*.tmp-*"))
-    assert np.array_equal(np.load(built[0])[5], load_image(files[5], 16).transpose(2, 0, 1))
+    assert np.array_equal(np.load(built[0])[5], read_square_rgb(files[5], 16).transpose(2, 0, 1))
 
 
 def test_worker_processes_give_the_same_cache(tmp_path, files, monkeypatch):
     monkeypatch.setattr(images, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(images, "_CHUNK", 2)
     parallel = np.load(build_cache(files, 16, tmp_path / "parallel"))
-    assert np.array_equal(parallel, np.stack([load_image(f, 16).transpose(2, 0, 1) for f in files]))
+    assert np.array_equal(
+        parallel, np.stack([read_square_rgb(f, 16).transpose(2, 0, 1) for f in files])
+    )

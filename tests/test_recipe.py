@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from artclf.data.cv import apply_cv, artwork_group, check_cv
-from artclf.data.images import cache_path, load_image
+from artclf.data.images import cache_path, read_square_rgb
 from artclf.data.resize import PAD_FILL, check_resize, checkpoint_resize
 from artclf.models.mixup import BatchMixup
 from artclf.models.optim import build_optimization, parameter_groups
@@ -31,12 +31,12 @@ def wide(tmp_path: Path) -> Path:
 
 
 def test_resize_policies_treat_a_wide_image_as_documented(wide: Path) -> None:
-    crop, squash, pad = (load_image(wide, 10, p) for p in ("crop", "squash", "pad"))
+    crop, squash, pad = (read_square_rgb(wide, 10, p) for p in ("crop", "squash", "pad"))
     assert crop.min() > 200  # only the white centre square
     assert squash[:, 0].max() < 50 and squash[:, 5].min() > 200  # black sides squeezed in
     assert (pad[0] == PAD_FILL).all() and (pad[-1] == PAD_FILL).all()  # letterbox bars
     assert pad[5, 0].max() < 50 and pad[5, 5].min() > 200  # the whole width, undistorted
-    assert np.array_equal(load_image(wide, 10), crop)  # null = crop, as before the option
+    assert np.array_equal(read_square_rgb(wide, 10), crop)  # null = crop, as before the option
 
 
 def test_resize_is_part_of_the_cache_key_and_checked(wide: Path, tmp_path: Path) -> None:

@@ -11,30 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
-from artclf.config import CONFIG_DIR
 from artclf.predict import predict
 from artclf.registry import run as registry_run
 from artclf.tracking.registry import resolve_checkpoint
 from artclf.train import train
-from conftest import TINY_SYNTHETIC
+from conftest import compose_cfg, tiny_training
 
 NAME = "tiny"
-
-
-def compose_cfg(name: str, home: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(
-            config_name=name,
-            overrides=[
-                f"paths.root_dir={home}",
-                f"paths.run_dir={home / name}",
-                *overrides,
-            ],
-        )
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +28,8 @@ def store(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     """Version 1 (@champion): 3 epochs; version 2 (@challenger): lr=1e-9, as good as untrained."""
     home = tmp_path_factory.mktemp("registry")
     common = (
-        *TINY_SYNTHETIC,
-        f"paths.cache_dir={shared_cache}",
-        "trainer.accelerator=cpu",
-        "callbacks.progress_bar=false",
+        *tiny_training(shared_cache, f"sqlite:///{home}/mlflow.db"),
         f"logger.registered_model_name={NAME}",
-        f"logger.tracking_uri=sqlite:///{home}/mlflow.db",
     )
     good = compose_cfg("train", home / "good", *common, "trainer.max_epochs=3")
     train(good)

@@ -44,7 +44,7 @@ def test_training_logs_its_data_and_evaluation_links_back(make_cfg, tmp_path: Pa
     inputs = {tags[i.dataset.name]["mlflow.data.context"]: i for i in run.inputs.dataset_inputs}
     assert sorted(inputs) == ["test", "train", "val"]
     train_input = inputs["train"]
-    assert train_input.dataset.name == "ai_artbench/origin_style/train"
+    assert train_input.dataset.name == "synthetic/origin_style/train"  # as data=synthetic names it
     assert train_input.dataset.source == f'{{"uri": "{cfg.data.root}"}}'
     digest = train_input.dataset.digest
     # the digest is the fingerprint that names the prepared cache of these files

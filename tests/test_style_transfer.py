@@ -17,7 +17,7 @@ from PIL import Image
 
 from artclf.style import StyleTransferError, TransferSettings, build_feature_taps, transfer
 from artclf.style.colour import preserve_colour, rgb_to_ycbcr
-from artclf.style.image_io import expand_sources, load_image
+from artclf.style.image_io import expand_sources, read_image_tensor
 from artclf.style.losses import gram_matrix
 from artclf.style.metrics import ssim
 
@@ -43,7 +43,7 @@ def lite0_taps():
 @pytest.fixture(scope="module")
 def astronaut() -> torch.Tensor:
     pytest.importorskip("skimage")
-    return load_image("skimage:astronaut", 64)
+    return read_image_tensor("skimage:astronaut", 64)
 
 
 def _stripes(size: int = 64) -> torch.Tensor:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from artclf.data.images import open_rgb
-from artclf.data.pipeline import prepare_records
+from artclf.data.pipeline import label_records
 from artclf.data.sources import DatasetLayoutError
 from artclf.data.sources.wikiart import scan
 from fixtures import (
@@ -25,7 +25,7 @@ from fixtures import (
 
 
 def prepare(root: Path, **options):
-    return prepare_records("wikiart", root, labels=options.pop("labels", "style"), **options)
+    return label_records("wikiart", root, labels=options.pop("labels", "style"), **options)
 
 
 @pytest.mark.parametrize("labels", ["style", "genre", "artist"])
@@ -182,7 +182,7 @@ def test_artgan_split_files_in_one_flat_folder_and_rows_naming_skipped_files(
 def test_every_form_names_the_art_nouveau_modern_folder_art_nouveau(
     tmp_path: Path, form: str
 ) -> None:
-    """DESIGN §4: class Art_Nouveau lives in Art_Nouveau_Modern (huggan/wikiart agrees)."""
+    """Class Art_Nouveau lives in Art_Nouveau_Modern (huggan/wikiart agrees)."""
     if form == "steubk":
         make_steubk(tmp_path)
     else:

@@ -54,10 +54,10 @@ def grids(gatys_dir: Path, adain_dir: Path, names: list[str], pairs: dict[str, d
     for name in names:
         row = pairs[name]
         images = [
-            io.load_image(row["content"]),
-            io.load_image(row["style"]),
-            io.load_image(str(gatys_dir / f"{name}.png")),
-            io.load_image(str(adain_dir / f"{name}.png")),
+            io.read_image_tensor(row["content"]),
+            io.read_image_tensor(row["style"]),
+            io.read_image_tensor(str(gatys_dir / f"{name}.png")),
+            io.read_image_tensor(str(adain_dir / f"{name}.png")),
         ]
         by_style.setdefault(io.source_name(row["style"]), []).extend(
             _square(image, size) for image in images

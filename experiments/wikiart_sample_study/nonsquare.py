@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from artclf.data.pipeline import prepare_records
+from artclf.data.pipeline import label_records
 
 VARIANTS = {
     "crop34": ("crop", 168, 224),
@@ -38,7 +38,7 @@ def make_variant(image: Image.Image, how: str, width: int, height: int) -> Image
 
 
 def main(root: str, out: str) -> None:
-    records = prepare_records("wikiart", root, labels="style", seed=42).split("test")
+    records = label_records("wikiart", root, labels="style", seed=42).split("test")
     for name, (how, width, height) in VARIANTS.items():
         for path, label in zip(records["path"], records["label"], strict=True):
             target = Path(out) / name / "wikiart" / label / Path(path).name

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from artclf.data.images import load_image
-from artclf.data.pipeline import prepare_records
+from artclf.data.images import read_square_rgb
+from artclf.data.pipeline import label_records
 from artclf.data.resize import RESIZE_POLICIES
 from artclf.pretrained import LITE0_MEAN, LITE0_STD, load_efficientnet_lite
 
@@ -30,7 +30,7 @@ def features(model, paths: list[str], size: int, resize: str) -> np.ndarray:
     mean, std = torch.tensor(LITE0_MEAN).view(1, 3, 1, 1), torch.tensor(LITE0_STD).view(1, 3, 1, 1)
     out = []
     for start in range(0, len(paths), 32):
-        batch = np.stack([load_image(p, size, resize) for p in paths[start : start + 32]])
+        batch = np.stack([read_square_rgb(p, size, resize) for p in paths[start : start + 32]])
         x = (torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255 - mean) / std
         out.append(((model(x) + model(x.flip(-1))) / 2).numpy())
     return np.concatenate(out)
@@ -52,7 +52,7 @@ def fit(train_x, train_y, val_x, val_y):
 
 def main(root: str, nonsquare: str, *variants: str) -> None:
     torch.set_num_threads(2)
-    records = prepare_records("wikiart", root, labels="style", seed=42)
+    records = label_records("wikiart", root, labels="style", seed=42)
     splits = {s: records.split(s) for s in ("train", "val", "test")}
     classes = records.classes
     results = {}

@@ -18,14 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from omegaconf import DictConfig
 from scipy.stats import binomtest
 
-from artclf.evaluate import data_config, split_records
-from artclf.inference import load_images, load_module, predict_probabilities
-from artclf.models.metrics import classification_metrics
-from artclf.reports import per_class_report
+from artclf.data.spec import DataSpec
+from artclf.evaluation.scoring import score_task
+from artclf.evaluation.selection import evaluation_spec, split_records
+from artclf.inference import load_module, predict_probabilities, read_as_trained
 from artclf.tracking.registry import get_version, resolve_checkpoint
 
 
@@ -131,35 +130,22 @@ def bootstrap_ci(
 
 
 def score(
-    name: str, ref: str, data: dict[str, Any], split: str, batch_size: int
+    name: str, ref: str, spec: DataSpec, split: str, batch_size: int
 ) -> tuple[Scored, pd.DataFrame]:
-    """A version's metrics and per-image correctness on ``split`` of ``data`` (first task)."""
+    """A version's metrics and per-image correctness on ``split`` of ``spec`` (first task)."""
     version = get_version(name, ref)
     module = load_module(resolve_checkpoint(f"models:/{name}/{version.version}"))
-    table = split_records(data, split, module)
+    table = split_records(spec, split, module.tasks)
     if table.empty:
-        raise ValueError(f"no images in split {split!r} of {data['root']}")
-    size = int(module.hparams.model["image_size"])
-    paths, images = load_images(table["path"].tolist(), size)
+        raise ValueError(f"no images in split {split!r} of {spec.root}")
+    paths, images = read_as_trained(module, table["path"].tolist(), spec.resize)
     table = table.set_index("path").loc[[str(p) for p in paths]]
     task, classes = next(iter(module.tasks.items()))
     probs = predict_probabilities(module, images, batch_size)[task]
     targets = table[task].to_numpy()
-    collection = classification_metrics(len(classes), "")
-    metrics = {
-        k: float(v) for k, v in collection(probs, torch.tensor(targets, dtype=torch.long)).items()
-    }
-    predicted = probs.argmax(dim=1).numpy()
-    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    np.add.at(confusion, (targets, predicted), 1)
-    scored = Scored(
-        name,
-        str(version.version),
-        ref,
-        metrics,
-        predicted == targets,
-        per_class_report(confusion, classes),
-    )
+    scores = score_task(probs, targets, classes, "")
+    correct = probs.argmax(dim=1).numpy() == targets
+    scored = Scored(name, str(version.version), ref, scores.metrics, correct, scores.report)
     return scored, table
 
 
@@ -171,9 +157,9 @@ def compare(cfg: DictConfig) -> Comparison:
     name, split = str(cfg.name), str(cfg.eval_split)
     champion_version = get_version(name, str(cfg.champion))
     champion_module = load_module(resolve_checkpoint(f"models:/{name}/{champion_version.version}"))
-    data = data_config(cfg, champion_module)
-    champion, table_b = score(name, str(cfg.champion), data, split, int(cfg.batch_size))
-    candidate, table_a = score(name, str(cfg.candidate), data, split, int(cfg.batch_size))
+    spec = evaluation_spec(cfg, champion_module.hparams.get("data"))
+    champion, table_b = score(name, str(cfg.champion), spec, split, int(cfg.batch_size))
+    candidate, table_a = score(name, str(cfg.candidate), spec, split, int(cfg.batch_size))
     if candidate.version == champion.version:
         raise ValueError(
             f"candidate={cfg.candidate} and champion={cfg.champion} are the same version "

@@ -12,9 +12,8 @@ import hydra
 from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
-from artclf.data.resize import checkpoint_resize
 from artclf.explanations import attribution_maps, write_overlays
-from artclf.inference import image_paths, load_images, load_module
+from artclf.inference import image_paths, load_module, read_as_trained
 from artclf.tracking.derived import log_derived_results
 from artclf.tracking.registry import resolve_ckpt_option
 from artclf.validation import check_writable_dir
@@ -29,9 +28,7 @@ def explain(cfg: DictConfig) -> list[Path]:
     out_dir = check_writable_dir(cfg.output_dir, "output_dir")
     resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
-    resize = checkpoint_resize(module.hparams.get("data"), cfg.get("resize"))
-    size = int(module.hparams.model["image_size"])
-    paths, images = load_images(image_paths(cfg.input), size, resize)
+    paths, images = read_as_trained(module, image_paths(cfg.input), cfg.get("resize"))
     method, task, target = str(cfg.method), cfg.get("task"), cfg.get("target")
     written = write_overlays(module, paths, images, out_dir, method, task, target)
     if cfg.logger.enabled:  # the overlays as artifacts of a run linked to the training's

@@ -13,14 +13,14 @@ from torch import Tensor
 
 from artclf import checkpoints
 from artclf.data.augment import normalize
-from artclf.data.images import load_image
+from artclf.data.images import read_square_rgb
+from artclf.data.resize import checkpoint_resize
+from artclf.data.sources.files import IMAGE_EXTENSIONS
 from artclf.devices import device_policy
 from artclf.models.module import ClassificationModule
 from artclf.models.tta import averaged_probabilities
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 
 def load_module(ckpt_path: str | Path) -> ClassificationModule:
@@ -47,10 +47,10 @@ def image_paths(input_path: str | Path) -> list[Path]:
     found, other = [], []
     for p in sorted(path.rglob("*")):
         if p.is_file():
-            image = p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            image = p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
             (found if image else other).append(p)
     if not found:
-        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {path}")
+        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {path}")
     if other:
         examples = ", ".join(p.name for p in other[:3])
         log.warning(
@@ -59,7 +59,7 @@ def image_paths(input_path: str | Path) -> list[Path]:
     return found
 
 
-def load_images(
+def read_square_batch(
     paths: Sequence[Path], size: int, resize: str | None = None
 ) -> tuple[list[Path], np.ndarray]:
     """Decode to ``N×size×size×3`` uint8 as training did (``resize``: the checkpoint's
@@ -68,7 +68,7 @@ def load_images(
     kept, arrays = [], []
     for path in paths:
         try:
-            arrays.append(load_image(path, size, resize))
+            arrays.append(read_square_rgb(path, size, resize))
         except OSError as error:
             log.warning("skipped %s: %s", path, error)
             continue
@@ -76,6 +76,15 @@ def load_images(
     if not arrays:
         raise ValueError("none of the input images could be decoded; check the files")
     return kept, np.stack(arrays)
+
+
+def read_as_trained(
+    module: ClassificationModule, paths: Sequence[Path], resize: str | None = None
+) -> tuple[list[Path], np.ndarray]:
+    """``read_square_batch`` at the checkpoint's image size, with the resize policy its
+    training data used (``resize``: a user's override)."""
+    size = int(module.hparams.model["image_size"])
+    return read_square_batch(paths, size, checkpoint_resize(module.hparams.get("data"), resize))
 
 
 def to_model_input(images: np.ndarray | Tensor) -> Tensor:

@@ -15,8 +15,8 @@ def keep_freed_memory() -> bool:
 
     Every training step frees and re-allocates the same large tensors (a 64 × 224² float
     batch is 38.5 MB). glibc serves blocks over 32 MB with fresh ``mmap`` pages and unmaps
-    them on free, so each step page-faults them in again: 7.8 ms for that batch against
-    0.9 ms when the memory is reused (2-core CPU). Preloading jemalloc or tcmalloc, as
+    them on free, so each step page-faults them in again, where reused memory is already
+    mapped. Preloading jemalloc or tcmalloc, as
     PyTorch's CPU tuning guide suggests, has the same effect; this needs no preload. Returns
     whether it applied (glibc only; elsewhere nothing changes)."""
     if not sys.platform.startswith("linux"):

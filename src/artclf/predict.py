@@ -17,12 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from artclf.cli import run_or_exit
-from artclf.data.resize import checkpoint_resize
 from artclf.inference import (
     image_paths,
-    load_images,
     load_module,
     predict_probabilities,
+    read_as_trained,
     top_labels,
 )
 from artclf.models.module import ClassificationModule
@@ -41,9 +40,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         raise ValueError(f"top_k={cfg.top_k}; must be at least 1")
     resolve_ckpt_option(cfg)
     module = load_module(cfg.ckpt_path)
-    size, resize = int(module.hparams.model["image_size"]), cfg.get("resize")
-    resize = checkpoint_resize(module.hparams.get("data"), resize)
-    paths, images = load_images(image_paths(cfg.input), size, resize)
+    paths, images = read_as_trained(module, image_paths(cfg.input), cfg.get("resize"))
     ranked = rank(module, images, int(cfg.top_k), int(cfg.batch_size), cfg.get("tta"))
     return [
         {"path": str(path), "predictions": per_task}

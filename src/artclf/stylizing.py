@@ -115,9 +115,9 @@ def gatys(cfg: DictConfig) -> dict[str, float]:
     pairs: list[dict] = []
     with start_run(cfg) as run:
         for content_src in contents:
-            content = io.load_image(content_src, int(cfg.size))
+            content = io.read_image_tensor(content_src, int(cfg.size))
             for style_src in styles:
-                style = io.fit_to(io.load_image(style_src), *content.shape[-2:])
+                style = io.fit_to(io.read_image_tensor(style_src), *content.shape[-2:])
                 name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
                 started = time.perf_counter()
                 progress = ProgressReporter(name, settings.steps, every_seconds=10)
@@ -176,7 +176,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
     seconds: list[float] = []
     with derived_run(cfg, cfg.ckpt_path) as run:
         for source in inputs:
-            image = io.load_image(source, int(cfg.size))
+            image = io.read_image_tensor(source, int(cfg.size))
             started = time.perf_counter()
             output = apply_generator(generator, image.to(device)).cpu()
             synchronize(device)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from artclf.data import images
-from artclf.data.images import build_cache, find_unreadable, load_image
+from artclf.data.images import build_cache, find_unreadable, read_square_rgb
 from artclf.data.resample import Geometry, gather_scaled
 from fixtures import write_image
 
@@ -22,14 +22,14 @@ def files(tmp_path: Path) -> list[str]:
 
 
 def direct(files: list[str], size: int) -> np.ndarray:
-    return np.stack([load_image(f, size).transpose(2, 0, 1) for f in files])
+    return np.stack([read_square_rgb(f, size).transpose(2, 0, 1) for f in files])
 
 
 def test_a_failed_build_does_not_mark_good_files_unreadable(tmp_path, files, monkeypatch) -> None:
     def fails_at_this_size(path, size):
         raise RuntimeError(f"cannot resize to {size}")
 
-    monkeypatch.setattr(images, "load_image", fails_at_this_size)
+    monkeypatch.setattr(images, "read_square_rgb", fails_at_this_size)
     with pytest.raises(ValueError, match="cannot be prepared at 7px"):
         build_cache(files, 7, tmp_path / "cache")
     monkeypatch.undo()

@@ -12,11 +12,11 @@ import matplotlib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from artclf.data.images import load_image
+from artclf.data.images import read_square_rgb
 from artclf.data.resize import checkpoint_resize
 from artclf.data.synthetic import generate
 from artclf.explain import attribution_maps
-from artclf.inference import load_images
+from artclf.inference import read_square_batch
 from artclf.models.module import ClassificationModule
 from artclf.predict import rank
 
@@ -72,10 +72,10 @@ class Classified:
 
 
 def classify(module: ClassificationModule, path: Path, top_k: int = 5) -> Classified:
-    """``rank`` on the image decoded by ``load_images``: exactly what ``artclf.predict`` does;
+    """``rank`` on the image decoded by ``read_square_batch``: exactly what ``artclf.predict`` does;
     one forward pass ranks every class, the top ``top_k`` of each task are its head."""
     resize = checkpoint_resize(module.hparams.get("data"))  # as training read its images
-    _, images = load_images([path], int(module.hparams.model["image_size"]), resize)
+    _, images = read_square_batch([path], int(module.hparams.model["image_size"]), resize)
     ranked = rank(module, images, max(len(c) for c in module.tasks.values()))[0]
     top = {task: items[:top_k] for task, items in ranked.items()}
     return Classified(images[0], top, [item["label"] for item in next(iter(ranked.values()))])
@@ -96,7 +96,7 @@ def gradcam_overlay(
     target = np.array([module.tasks[task].index(label)])
     heat = attribution_maps(module, result.image[None], target, task=task)[0]
     heat = np.asarray(Image.fromarray(heat.astype(np.float32)).resize((size, size)))
-    backdrop = load_image(path, size) / 255
+    backdrop = read_square_rgb(path, size) / 255
     colours = matplotlib.colormaps["jet"](heat.clip(0, 1))[..., :3]
     return (0.55 * backdrop + 0.45 * colours).clip(0, 1)
 
@@ -106,9 +106,10 @@ def example_images(module: ClassificationModule, cache_dir: Path) -> list[tuple[
     (a few per class of the first task), else the embedded synthetic set's test images."""
     data = dict(module.hparams.get("data") or {})
     if data.get("root") and Path(data["root"]).is_dir():
-        from artclf.evaluate import split_records
+        from artclf.data.spec import DataSpec
+        from artclf.evaluation.selection import split_records
 
-        table = split_records(data, "test", module)
+        table = split_records(DataSpec.from_config(data), "test", module.tasks)
         task = next(iter(module.tasks))
         picked = table.groupby(task, sort=True).head(EXAMPLES_PER_CLASS).head(MAX_EXAMPLES)
         classes = module.tasks[task]

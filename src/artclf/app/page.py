@@ -175,8 +175,8 @@ def run_stylise(method_label, source, content_path, style_path, size, options) -
     """Run the method with a live progress bar and intermediate images."""
     method = METHODS[method_label]
     network = loaded_network(method_label, source)
-    content = image_io.load_image(str(content_path), size)
-    style = image_io.load_image(str(style_path)) if style_path else None
+    content = image_io.read_image_tensor(str(content_path), size)
+    style = image_io.read_image_tensor(str(style_path)) if style_path else None
     bar = st.progress(0.0, text="starting …")
     preview = st.empty()
 

@@ -7,8 +7,8 @@ batches, on the CPU straight from the memory-mapped prepared cache. Geometry (fl
 is a nearest-neighbour pixel gather through precomputed index maps, fused with normalisation
 (``resample.gather_scaled``); a resized crop is a gather before it; colour jitter is per-sample
 tensor maths. ``transforms.v2`` on a batch would apply one draw to every image in it, and
-per-sample ``grid_sample`` manages only 800-1,300 img/s at 224² on a 2-core CPU, below the
-``ImageFolder`` baseline.
+per-sample ``grid_sample`` is too slow on a CPU to keep up with the ``ImageFolder`` baseline
+(``make bench`` compares the input paths).
 
 Nearest-neighbour sampling and black fill match ``torchvision``'s ``RandomRotation``
 defaults; rotations are whole degrees.

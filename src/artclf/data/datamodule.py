@@ -1,4 +1,4 @@
-"""The LightningDataModule: wires a dataset reader, a label scheme, splits, the prepared
+"""The LightningDataModule: wires a ``DataSpec`` (reader, label scheme, splits), the prepared
 cache and augmentation. Instantiated by Hydra from ``conf/data/*.yaml`` with ``augment=cfg.aug``.
 
 An empty test split (a download with only train/val) does not crash: ``has_test`` is False,
@@ -20,12 +20,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from artclf.data.augment import AugmentSpec, BatchTransform
-from artclf.data.images import build_cache, fingerprint, load_image
-from artclf.data.pipeline import PreparedRecords, prepare_records
+from artclf.data.images import build_cache, fingerprint, read_square_rgb
+from artclf.data.pipeline import LabelledRecords
 from artclf.data.resize import check_resize
-from artclf.data.sources import get_scanner
+from artclf.data.spec import DataSpec
 from artclf.data.splits import interleave_classes
-from artclf.data.synthetic import generate
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +37,21 @@ def _already_batched(batch: tuple[torch.Tensor, Targets]) -> tuple[torch.Tensor,
     return batch
 
 
+def _first(batch: tuple[torch.Tensor, Targets]) -> tuple[torch.Tensor, Targets]:
+    """The one item of a batch of one (images and targets, whatever the targets' shape)."""
+    images, targets = batch
+    if isinstance(targets, dict):
+        return images[0], {task: values[0] for task, values in targets.items()}
+    return images[0], targets[0]
+
+
 class ImageDataset(Dataset):
-    """uint8 CHW images and their targets, read from the prepared array (``rows`` index it)
-    or, without one, decoded from ``paths``. The DataLoader asks ``__getitems__`` for a whole
-    batch: from the array that is one read (~1 ms for 64 images at 224², less than handing
-    the batch between processes). The array is opened lazily in each process: pickling a
-    memmap would copy it. With ``tasks`` (multi-task), ``targets`` has one column per task
-    and a batch's targets are a dict ``{task: tensor}``."""
+    """uint8 CHW images and their targets, read from the prepared cache (``rows`` index it) or,
+    without one, decoded from ``paths``. The DataLoader asks ``__getitems__`` for a whole
+    batch: from the cache that is one read. The cache is opened lazily in each process:
+    pickling a memmap would copy it. ``targets`` has one column per task (``tasks``); a batch's
+    targets are a dict ``{task: tensor}`` with several tasks, the tensor itself with one (the
+    shape of a one-head network's logits)."""
 
     def __init__(
         self,
@@ -53,10 +60,10 @@ class ImageDataset(Dataset):
         size: int,
         array_file: Path | None = None,
         rows: np.ndarray | None = None,
-        tasks: list[str] | None = None,
+        tasks: Sequence[str] = ("label",),
         resize: str | None = None,
     ):
-        self.paths, self.targets, self.size, self.tasks = paths, targets, size, tasks
+        self.paths, self.targets, self.size, self.tasks = paths, targets, size, list(tasks)
         self.resize = resize
         self.array_file, self.rows = array_file, rows
         self._array: torch.Tensor | None = None
@@ -64,9 +71,9 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.targets)
 
-    def prepared(self) -> torch.Tensor:
-        """The whole prepared array, memory-mapped (copy-on-write, so torch may wrap it;
-        nothing writes to it)."""
+    def cached_array(self) -> torch.Tensor:
+        """The whole prepared cache, memory-mapped (copy-on-write, so torch may wrap it; nothing
+        writes to it)."""
         if self._array is None:
             self._array = torch.from_numpy(np.load(self.array_file, mmap_mode="c"))
         return self._array
@@ -74,34 +81,31 @@ class ImageDataset(Dataset):
     def image(self, index: int) -> np.ndarray:
         """The stored (unaugmented) CHW uint8 image."""
         if self.array_file is None:
-            return load_image(self.paths[index], self.size, self.resize).transpose(2, 0, 1)
-        return self.prepared()[self.rows[index]].numpy()
+            return read_square_rgb(self.paths[index], self.size, self.resize).transpose(2, 0, 1)
+        return self.cached_array()[self.rows[index]].numpy()
 
     def targets_of(self, indices: list[int]) -> Targets:
         targets = torch.from_numpy(np.asarray(self.targets[indices], dtype=np.int64))
-        if self.tasks is None:
-            return targets
+        if len(self.tasks) == 1:
+            return targets.reshape(len(indices))
         return {task: targets[:, i] for i, task in enumerate(self.tasks)}
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, Targets]:
         if self.array_file is None:
             images = torch.from_numpy(np.stack([self.image(i) for i in indices]))
         else:
-            images = self.prepared()[torch.from_numpy(self.rows[indices])]
+            images = self.cached_array()[torch.from_numpy(self.rows[indices])]
         return images, self.targets_of(indices)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, Targets]:
-        images, targets = self.__getitems__([index])
-        if self.tasks is None:
-            return images[0], targets[0]
-        return images[0], {task: values[0] for task, values in targets.items()}
+        return _first(self.__getitems__([index]))
 
 
-class PreparedRows(Dataset):
-    """The row numbers, in the prepared array, of a cached ``ImageDataset``'s images, with
-    their targets: what CPU training loads. The augmentation pass then reads the pixels
-    straight from the memory-mapped array (``BatchTransform`` with ``rows``) instead of every
-    batch being copied out first: 1.7× the images/s at 224² on a 2-core CPU."""
+class CachedRows(Dataset):
+    """The row numbers, in the prepared cache, of a cached ``ImageDataset``'s images, with their
+    targets: what CPU training loads. The augmentation pass then reads the pixels straight
+    from the memory-mapped cache (``BatchTransform`` with ``rows``) instead of every batch
+    being copied out first (``make bench`` measures the difference)."""
 
     def __init__(self, images: ImageDataset):
         self.images = images
@@ -113,10 +117,7 @@ class PreparedRows(Dataset):
         return torch.from_numpy(self.images.rows[indices]), self.images.targets_of(indices)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, Targets]:
-        rows, targets = self.__getitems__([index])
-        if self.images.tasks is None:
-            return rows[0], targets[0]
-        return rows[0], {task: values[0] for task, values in targets.items()}
+        return _first(self.__getitems__([index]))
 
 
 class ArtDataModule(L.LightningDataModule):
@@ -147,55 +148,55 @@ class ArtDataModule(L.LightningDataModule):
         cv: Mapping | None = None,
     ):
         super().__init__()
-        self.resize = check_resize(resize)
-        self.source, self.root, self.layout, self.labels = source, str(root), layout, labels
+        self.spec = DataSpec(
+            source=source,
+            root=str(root),
+            labels=labels if isinstance(labels, str) else tuple(labels),
+            layout=layout,
+            top_k=top_k,
+            min_count=min_count,
+            drop_unknown=drop_unknown,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            max_per_class=max_per_class,
+            class_weights=class_weights,
+            seed=seed,
+            cache_dir=cache_dir,
+            cv=None if cv is None else dict(cv),
+            synthetic=None if synthetic is None else dict(synthetic),
+            resize=resize,
+        )
+        self.root, self.labels, self.resize = self.spec.root, labels, check_resize(resize)
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
-        self.record_options = {
-            "labels": labels,
-            "layout": layout,
-            "top_k": top_k,
-            "min_count": min_count,
-            "drop_unknown": drop_unknown,
-            "val_fraction": val_fraction,
-            "test_fraction": test_fraction,
-            "max_per_class": max_per_class,
-            "class_weights": class_weights,
-            "seed": seed,
-            "cache_dir": cache_dir,
-            "cv": None if cv is None else dict(cv),
-        }
         self.cache, self.cache_dir = cache, cache_dir
         if cache and cache_dir is None:
             raise ValueError("data.cache=true needs data.cache_dir; set it or data.cache=false")
-        self.synthetic = None if synthetic is None else dict(synthetic)
         self.augment = AugmentSpec.from_config(augment)
         self.transform = BatchTransform(self.augment, image_size)
-        self.records: PreparedRecords | None = None
+        self.records: LabelledRecords | None = None
 
     def prepare_data(self) -> None:
-        """Generate the synthetic dataset, if this is one (once; later calls find it)."""
-        if self.synthetic is not None:
-            generate(self.root, **self.synthetic)
+        """The source's own preparation (the synthetic set is generated once)."""
+        self.spec.prepare()
 
     def setup(self, stage: str | None = None) -> None:
         """Records, classes and datasets. With the cache on, it is built first (over every
         scanned file, so other label schemes, seeds and ``max_per_class`` values reuse it) and
-        its decode results fill the memo that ``prepare_records`` consults: each file is
+        its decode results fill the memo that ``label_records`` consults: each file is
         decoded once."""
         if self.records is not None:
             return
-        self.prepare_data()
-        scan = get_scanner(self.source)(self.root, layout=self.layout, cache_dir=self.cache_dir)
+        scan = self.spec.scan()
         array_file, rows = None, {}
         scanned = scan.records["path"]
         self.fingerprint = fingerprint(scanned.tolist(), self.image_size)
         if self.cache:
             array_file = build_cache(scanned.tolist(), self.image_size, self.cache_dir, self.resize)
             rows = {path: i for i, path in enumerate(scanned)}
-        self.records = prepare_records(self.source, self.root, scan=scan, **self.record_options)
+        self.records = self.spec.records(scan)
         self.classes = self.records.classes
         self.num_classes = len(self.classes)
-        self.tasks: dict[str, list[str]] | None = self.records.tasks
+        self.tasks: dict[str, list[str]] = self.records.tasks
         self.skipped: Counter = self.records.skipped
         weights = self.records.class_weights
         self.class_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
@@ -204,32 +205,40 @@ class ArtDataModule(L.LightningDataModule):
         }
         self.test_records: pd.DataFrame = self.records.split("test")
         self.datasets = {}
-        targets = self.records.target_columns()
         for split in ("train", "val", "test"):
-            table = self.records.split(split)
+            table = self.records.targets(split)
             if split != "train":  # a limited run's first batches must cover every class
-                table = interleave_classes(table, int(self.record_options["seed"]))
+                table = interleave_classes(table, self.spec.seed, column=next(iter(self.tasks)))
             self.datasets[split] = ImageDataset(
                 table["path"].tolist(),
-                table[targets].to_numpy() if self.tasks else table["target"].to_numpy(),
+                table[list(self.tasks)].to_numpy(),
                 self.image_size,
                 array_file,
                 np.array([rows[p] for p in table["path"]], dtype=np.int64) if self.cache else None,
-                list(self.tasks) if self.tasks else None,
+                list(self.tasks),
                 self.resize,
             )
+
+    def head_arguments(self) -> tuple[list[str] | dict[str, list[str]], list | dict | None]:
+        """``class_names`` and ``class_weights`` as ``ClassificationModule`` takes them: lists
+        for one task (what its checkpoints store), dicts keyed by task for several (the class
+        weights belong to the first task)."""
+        weights = None if self.class_weights is None else self.class_weights.tolist()
+        if len(self.tasks) == 1:
+            return list(self.classes), weights
+        return self.tasks, {next(iter(self.tasks)): weights}
 
     def _device_type(self) -> str:
         return "cpu" if self.trainer is None else self.trainer.strategy.root_device.type
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        """Decoding files needs worker processes; reading the prepared array does not. For an
+        """Decoding files needs worker processes; reading the prepared cache does not. For an
         accelerator, batches of pixels (uint8: a quarter of the bytes of float; pinned for
-        CUDA); on the CPU, with the cache, batches of row numbers (``PreparedRows``)."""
+        CUDA); on the CPU, with the cache, batches of row numbers (``CachedRows``)."""
         device = self._device_type()
         dataset = self.datasets[split]
         if self.cache and device == "cpu":
-            dataset = PreparedRows(dataset)
+            dataset = CachedRows(dataset)
         workers = 0 if self.cache else self.num_workers
         return DataLoader(
             dataset,
@@ -265,10 +274,10 @@ class ArtDataModule(L.LightningDataModule):
         return self._loader(self._test_split())
 
     def model_input(self, images: torch.Tensor, training: bool) -> torch.Tensor:
-        """A loaded batch (pixels, or row numbers of the prepared array) → the normalised
+        """A loaded batch (pixels, or row numbers of the prepared cache) → the normalised
         float batch the model takes, augmented when ``training``."""
-        if images.dtype == torch.int64:  # row numbers (PreparedRows)
-            return self.transform(self.datasets["train"].prepared(), training, rows=images)
+        if images.dtype == torch.int64:  # row numbers (CachedRows)
+            return self.transform(self.datasets["train"].cached_array(), training, rows=images)
         return self.transform(images, training)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):

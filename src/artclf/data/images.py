@@ -1,14 +1,15 @@
 """Decoding images to RGB uint8 arrays, finding undecodable files, and the prepared cache.
 
-The prepared cache decodes and resizes every image once into one ``.npy`` file that later
-runs memory-map: reading a row is ~100× faster than decoding a JPEG (measured in ENV.md), which is
-what lets per-sample augmentation in DataLoader workers outrun ``ImageFolder`` + PIL.
+The prepared cache (``data.cache``, under ``data.cache_dir``) decodes and resizes every image
+once into one ``.npy`` file that later runs memory-map: reading a row costs far less than
+decoding the file (``make bench`` measures it), and batches are then augmented in one pass on
+the training device (``artclf.data.augment``), not per sample in loader workers.
 
 Images are made square by ``data.resize`` (``artclf.data.resize``; by default the shorter side
 is resized to the input size and centre-cropped, keeping aspect ratio and so brushstroke
 shape). The policy is part of the cache key. The cache holds exactly the input size: the
-augmentation presets crop and rotate within it, and a margin would cost 30 % more decode
-time and disk for the one preset (``aggressive``) that crops.
+augmentation presets crop and rotate within it, and a margin would cost decode time and disk
+for every run to serve the one preset (``aggressive``) that crops.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 def open_rgb(path: str | Path, min_size: int | None = None) -> Image.Image:
     """Decode ``path`` as RGB (first frame of an animation). With ``min_size``, JPEGs decode at
-    the smallest DCT scale whose sides are still ≥ ``min_size`` (several times faster)."""
+    the smallest DCT scale whose sides are still ≥ ``min_size`` (fewer pixels to decode)."""
     with Image.open(path) as image:
         if min_size is not None:
             image.draft("RGB", (min_size, min_size))
@@ -82,7 +83,7 @@ def open_rgb(path: str | Path, min_size: int | None = None) -> Image.Image:
         return to_rgb(image)
 
 
-def load_image(path: str | Path, size: int, resize: str | None = None) -> np.ndarray:
+def read_square_rgb(path: str | Path, size: int, resize: str | None = None) -> np.ndarray:
     """``size``×``size``×3 uint8 made square by the ``resize`` policy (None: the default)."""
     return fit(open_rgb(path, min_size=size), size, check_resize(resize))
 
@@ -222,7 +223,7 @@ def _fill_chunk(paths: list[str], start: int, target: str, size: int, resize: st
     results = []
     for row, path in enumerate(paths, start):
         try:
-            array[row] = load_image(path, size, resize).transpose(2, 0, 1)
+            array[row] = read_square_rgb(path, size, resize).transpose(2, 0, 1)
             reason = ""
         except Exception as error:  # a file that fails to decode gets a zero row, never used
             reason = _check(path)  # the file's own verdict, independent of ``size``

@@ -1,5 +1,5 @@
 """From a dataset root to labelled, split, validated records: the path every consumer shares
-(the datamodule, ``describe``, ``evaluate``)."""
+through ``DataSpec.records`` (the datamodule, ``describe``, ``evaluate``, the app)."""
 
 from __future__ import annotations
 
@@ -21,21 +21,31 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class PreparedRecords:
+class LabelledRecords:
     """``records`` has columns ``path``, ``split``, ``label`` (class name), ``target`` (index)
-    and the raw label columns; ``classes[target] == label``. With several label columns
-    (multi-task) ``tasks`` maps each column to its classes; the first is ``label``/``target``,
-    the others are indexed in ``target_<column>``."""
+    and the raw label columns; ``classes[target] == label``. ``tasks`` maps each label column
+    (one per task; a single task is a mapping of one) to its classes; the first task is
+    ``label``/``target``, the others are indexed in ``target_<column>``."""
 
     records: pd.DataFrame
-    classes: list[str]
+    tasks: dict[str, list[str]]
     skipped: Counter
     class_weights: list[float] | None = None
-    tasks: dict[str, list[str]] | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        """The first task's classes."""
+        return next(iter(self.tasks.values()))
 
     def target_columns(self) -> list[str]:
-        """``target`` and, for multi-task records, ``target_<column>`` of the other tasks."""
-        return ["target"] + [f"target_{task}" for task in list(self.tasks or {})[1:]]
+        """The index column of each task: ``target``, then ``target_<column>``."""
+        return ["target"] + [f"target_{task}" for task in list(self.tasks)[1:]]
+
+    def targets(self, split: str) -> pd.DataFrame:
+        """``path`` and one column of class indices per task (named by the task)."""
+        table = self.split(split)
+        columns = dict(zip(self.tasks, self.target_columns(), strict=True))
+        return pd.DataFrame({"path": table["path"], **{t: table[c] for t, c in columns.items()}})
 
     def split(self, name: str) -> pd.DataFrame:
         return self.records[self.records["split"] == name].reset_index(drop=True)
@@ -61,7 +71,7 @@ def check_limits(**limits: int | None) -> None:
             )
 
 
-def prepare_records(
+def label_records(
     source: str,
     root: str | Path,
     *,
@@ -78,7 +88,7 @@ def prepare_records(
     cache_dir: str | Path | None = None,
     scan: Scan | None = None,
     cv: Mapping | None = None,
-) -> PreparedRecords:
+) -> LabelledRecords:
     """Scan ``root`` with the ``source`` reader (or take the ``scan`` a caller already made),
     drop undecodable images, apply the label scheme and assign splits. Every step is
     deterministic for a seed.
@@ -133,7 +143,7 @@ def prepare_records(
             weights = [float(shipped[c]) for c in classes]
         else:  # over every image of the class, as the seed studies weighted them
             weights = balanced_class_weights(records["target"], len(classes))
-    return PreparedRecords(records, classes, skipped, weights, tasks if len(columns) > 1 else None)
+    return LabelledRecords(records, tasks, skipped, weights)
 
 
 def listing_mismatches(scan: Scan, bad: set[str]) -> list[str]:

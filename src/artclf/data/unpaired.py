@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from artclf.data.images import find_unreadable, open_rgb
-from artclf.data.sources.base import DatasetLayoutError, list_images, require_dir
+from artclf.data.sources.base import DatasetLayoutError
+from artclf.data.sources.files import list_images, require_dir
 
 log = logging.getLogger(__name__)
 

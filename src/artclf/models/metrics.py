@@ -5,9 +5,11 @@ from __future__ import annotations
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
+    MulticlassConfusionMatrix,
     MulticlassF1Score,
     MulticlassPrecision,
     MulticlassRecall,
+    MulticlassStatScores,
 )
 
 
@@ -24,3 +26,18 @@ def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
     if num_classes > 5:
         metrics["top5_acc"] = MulticlassAccuracy(num_classes, top_k=5, average="micro")
     return MetricCollection(metrics, prefix=prefix)
+
+
+def report_metrics(num_classes: int) -> MetricCollection:
+    """What the test reports show: ``confusion`` (rows true, columns predicted), per-class
+    ``precision``, ``recall``, ``f1`` and ``stats`` (tp, fp, tn, fn, support per class)."""
+    return MetricCollection(
+        {
+            "confusion": MulticlassConfusionMatrix(num_classes),
+            "precision": MulticlassPrecision(num_classes, average=None),
+            "recall": MulticlassRecall(num_classes, average=None),
+            "f1": MulticlassF1Score(num_classes, average=None),
+            "stats": MulticlassStatScores(num_classes, average=None),
+        },
+        compute_groups=False,
+    )

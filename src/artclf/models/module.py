@@ -12,10 +12,10 @@ from typing import Any
 import lightning as L
 import torch
 from torch import Tensor, nn
-from torchmetrics.classification import MulticlassConfusionMatrix
+from torchmetrics import MetricCollection
 
 from artclf.models.classifier import create_classifier
-from artclf.models.metrics import classification_metrics
+from artclf.models.metrics import classification_metrics, report_metrics
 from artclf.models.mixup import BatchMixup
 from artclf.models.optim import build_optimization, parameter_groups
 
@@ -72,9 +72,8 @@ class ClassificationModule(L.LightningModule):
                 for task, n in sizes.items()
             }
         )
-        self.confusion = nn.ModuleDict(
-            {task: MulticlassConfusionMatrix(n) for task, n in sizes.items()}
-        )
+        #: confusion matrix and per-class scores of the test split, for the test reports
+        self.reports = nn.ModuleDict({task: report_metrics(n) for task, n in sizes.items()})
         self.mlflow_run_id: str | None = None  # set by train; saved so evaluations can cite it
         self.mixup = BatchMixup.from_config(model.get("mixup"))
         if self.mixup is not None and self.multi_task:
@@ -86,8 +85,9 @@ class ClassificationModule(L.LightningModule):
         return next(iter(self.tasks.values()))
 
     @property
-    def test_confusion(self) -> MulticlassConfusionMatrix:
-        return self.confusion[next(iter(self.tasks))]
+    def test_reports(self) -> MetricCollection:
+        """The (first) task's ``report_metrics``, filled by the last test."""
+        return self.reports[next(iter(self.tasks))]
 
     def _prefix(self, stage: str, task: str) -> str:
         return f"{stage}/{task}/" if self.multi_task else f"{stage}/"
@@ -111,7 +111,7 @@ class ClassificationModule(L.LightningModule):
             losses.append(self.losses[task](logits[task], targets[task] if soft is None else soft))
             self.metrics[f"{stage}_{task}"].update(logits[task], targets[task])
             if stage == "test":
-                self.confusion[task].update(logits[task], targets[task])
+                self.reports[task].update(logits[task], targets[task])
             if self.multi_task:
                 self.log(
                     f"{stage}/{task}/loss", losses[-1], on_step=False, on_epoch=True, sync_dist=True
@@ -166,8 +166,8 @@ class ClassificationModule(L.LightningModule):
         self._log_epoch_metrics("test")
 
     def on_test_epoch_start(self) -> None:
-        for confusion in self.confusion.values():
-            confusion.reset()
+        for reports in self.reports.values():
+            reports.reset()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["mlflow_run_id"] = self.mlflow_run_id

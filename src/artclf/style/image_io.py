@@ -11,7 +11,7 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as tvf
 from torchvision.utils import make_grid, save_image
 
-from artclf.data.sources.base import IMAGE_EXTENSIONS
+from artclf.data.sources.files import IMAGE_EXTENSIONS
 from artclf.style.errors import StyleTransferError
 
 #: ``skimage:astronaut`` names a sample photo shipped with scikit-image (a dev dependency).
@@ -61,7 +61,7 @@ def source_name(source: str) -> str:
     return Path(source).stem
 
 
-def load_image(source: str, size: int | None = None) -> Tensor:
+def read_image_tensor(source: str, size: int | None = None) -> Tensor:
     """``(1, 3, H, W)`` float RGB in [0, 1]; with ``size`` the longer side becomes ``size``."""
     if source.startswith(SKIMAGE_PREFIX):
         image = _read_skimage(source[len(SKIMAGE_PREFIX) :])

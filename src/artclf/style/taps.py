@@ -1,6 +1,6 @@
 """Frozen feature taps per backbone: which layers carry content and which carry style.
 
-VGG19 and ResNet50 use the layers of the studies (DESIGN §6). EfficientNet-Lite0 is the
+VGG19 and ResNet50 use the layers of the published studies. EfficientNet-Lite0 is the
 backbone that works offline; its taps follow the same recipe as the studies' choices:
 style from the stem activation and one stage output per resolution (stride 2, 4, 8, 16, 32:
 ``bn1`` — the stem conv + BN + ReLU6 — and ``blocks.1, 2, 4, 5``), so colour and brush

@@ -30,15 +30,13 @@ def build(cfg: DictConfig) -> Built:
     datamodule = instantiate(cfg.data, augment=cfg.aug, _recursive_=False)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    weights = datamodule.class_weights
-    weights = weights.tolist() if weights is not None else None
-    tasks = datamodule.tasks  # several label columns: one head per column
+    class_names, class_weights = datamodule.head_arguments()
     module = ClassificationModule(
         model=to_plain(cfg.model),
-        class_names=tasks if tasks else list(datamodule.classes),
+        class_names=class_names,
         optim=to_plain(cfg.optim),
         scheduler=to_plain(cfg.scheduler),
-        class_weights={next(iter(tasks)): weights} if tasks else weights,
+        class_weights=class_weights,
         label_smoothing=float(cfg.model.get("label_smoothing", 0.0)),
         monitor=str(cfg.optimized.metric),
         data=to_plain(cfg.data),

@@ -36,15 +36,16 @@ class TestReports(RunReport):
 
         from artclf.reports import confusion_matrix_figure, per_class_report
 
-        confusion = getattr(module, "test_confusion", None)
-        if confusion is None or not confusion.update_called:
+        reports = getattr(module, "test_reports", None)
+        if reports is None or not reports["confusion"].update_called:
             return
-        matrix = confusion.compute().cpu().numpy()
+        scores = reports.compute()
+        matrix = scores["confusion"].cpu().numpy()
         classes, client, run_id = module.class_names, logger.experiment, logger.run_id
         figure = confusion_matrix_figure(matrix, classes, title="test confusion matrix")
         client.log_figure(run_id, figure, "reports/confusion_matrix.png", save_kwargs={"dpi": 120})
         plt.close(figure)
-        report = per_class_report(matrix, classes).to_csv(index=False)
+        report = per_class_report(scores, classes).to_csv(index=False)
         client.log_text(run_id, report, "reports/per_class_report.csv")
 
 

@@ -47,19 +47,19 @@ SIGNATURE = ModelSignature(
 
 def decode(item: Any, size: int, resize: str) -> np.ndarray:
     """One image as training saw it: ``size``×``size``×3 uint8, made square by the ``resize``
-    policy training used (``artclf.data.images.load_image`` for every input kind)."""
+    policy training used (``artclf.data.images.read_square_rgb`` for every input kind)."""
     from PIL import Image
 
-    from artclf.data.images import load_image, to_rgb
+    from artclf.data.images import read_square_rgb, to_rgb
     from artclf.data.resize import fit
 
     if isinstance(item, bytes | bytearray):
-        return load_image(io.BytesIO(item), size, resize)
+        return read_square_rgb(io.BytesIO(item), size, resize)
     if isinstance(item, Path) or (isinstance(item, str) and Path(item).is_file()):
-        return load_image(item, size, resize)
+        return read_square_rgb(item, size, resize)
     if isinstance(item, str):  # bytes that went through JSON (model serving) arrive as base64
         try:
-            return load_image(io.BytesIO(base64.b64decode(item)), size, resize)
+            return read_square_rgb(io.BytesIO(base64.b64decode(item)), size, resize)
         except (binascii.Error, OSError):
             raise FileNotFoundError(
                 f"image {item[:80]!r} is neither a file nor base64-encoded image bytes"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.data.sources.base import DatasetLayoutError, Scan, list_images, require_dir
+from artclf.data.sources.base import DatasetLayoutError, Scan
+from artclf.data.sources.files import list_images, require_dir
 
 STYLES = (
     "art_nouveau",

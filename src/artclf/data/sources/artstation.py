@@ -15,17 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from artclf.data.sources.base import (
+from artclf.data.sources.base import Listing, Scan
+from artclf.data.sources.files import (
     IMAGE_EXTENSIONS,
-    Listing,
-    Scan,
     class_folders,
     count_loose_files,
     layout_error,
     list_images,
-    nfc,
     require_dir,
 )
+from artclf.data.sources.names import nfc
 
 WEIGHTS_CSV = "class_weights.csv"
 EXPECTED = (

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.data.sources.base import (
-    Scan,
-    ascii_key,
+from artclf.data.sources.base import Scan
+from artclf.data.sources.files import (
     class_folders,
     count_loose_files,
     layout_error,
     list_images,
     require_dir,
 )
+from artclf.data.sources.names import ascii_key
 
 LAYOUTS = ("auto", "images", "resized")
 EXPECTED = (

@@ -17,13 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.data.sources.base import (
-    IMAGE_EXTENSIONS,
-    Scan,
-    class_folders,
-    layout_error,
-    require_dir,
-)
+from artclf.data.sources.base import Scan
+from artclf.data.sources.files import IMAGE_EXTENSIONS, class_folders, layout_error, require_dir
 from artclf.data.sources.wikiart_csv import find_split_file, read_class_names, read_split_file
 from artclf.data.sources.wikiart_folders import (
     SPLIT_FOLDERS,

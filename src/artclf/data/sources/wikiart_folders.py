@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.data.sources.base import (
-    class_folders,
-    count_loose_files,
-    list_images,
-    match_key,
-    repair_lowercased_mojibake,
-)
+from artclf.data.sources.files import class_folders, count_loose_files, list_images
+from artclf.data.sources.names import match_key, repair_lowercased_mojibake
 
 #: Style folders whose style has another name (in ``style_class.txt`` and huggan/wikiart).
 FOLDER_STYLES = {"Art_Nouveau_Modern": "Art_Nouveau"}

@@ -19,7 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from artclf.data.sources.base import IMAGE_EXTENSIONS, Scan
+from artclf.data.sources.base import Scan
+from artclf.data.sources.files import IMAGE_EXTENSIONS
 
 LABEL_COLUMNS = ("style", "genre", "artist")
 #: Class names when the parquet lacks the ``huggingface`` features metadata (ArtGAN order).

@@ -1,0 +1,90 @@
+"""``DataSpec``: the data settings of one run, read once from ``cfg.data`` (or a checkpoint's
+stored copy) and used by every consumer: the datamodule, ``evaluate``, ``describe``,
+``predict`` and the app. It owns the two steps they share: preparing the source (generating
+the synthetic set) and turning a root into labelled, split records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from artclf.data.pipeline import LabelledRecords, label_records
+from artclf.data.sources import Scan, get_scanner, prepare_source
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which images, labelled and split how; see ``conf/data/ai_artbench.yaml`` for each
+    field. Loader settings (image size, batch size, workers) are not part of it: a checkpoint
+    decides the image size of what reads its data."""
+
+    source: str
+    root: str
+    labels: str | tuple[str, ...]
+    layout: str = "auto"
+    top_k: int | None = None
+    min_count: int | None = None
+    drop_unknown: bool = True
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    max_per_class: int | None = None
+    class_weights: bool = False
+    seed: int = 42
+    cache_dir: str | None = None
+    cv: Mapping | None = None
+    synthetic: Mapping | None = None
+    #: as given (None: the default, or for evaluate the checkpoint's own policy)
+    resize: str | None = None
+
+    @classmethod
+    def from_config(cls, data: Mapping | DictConfig) -> DataSpec:
+        """The spec from a data config (Hydra's or a checkpoint's plain dict). Only its own
+        keys are read, so a preset's ``image_size: ${model.image_size}`` never needs a model."""
+        if "source" not in data or "root" not in data or "labels" not in data:
+            raise ValueError("the data config names no source, root or labels; pass data=<preset>")
+        given = {f.name: _plain(data[f.name]) for f in fields(cls) if f.name in data}
+        labels = given["labels"]
+        given["labels"] = str(labels) if isinstance(labels, str) else tuple(map(str, labels))
+        given["root"] = str(given["root"])
+        return cls(**given)
+
+    @property
+    def label_columns(self) -> list[str]:
+        """One label column per task, in task order."""
+        return [self.labels] if isinstance(self.labels, str) else list(self.labels)
+
+    def prepare(self) -> None:
+        """The source's own preparation (the synthetic set is generated on first use)."""
+        prepare_source(self.root, self.synthetic)
+
+    def scan(self) -> Scan:
+        """The source's raw records under ``root`` (after preparing it)."""
+        self.prepare()
+        return get_scanner(self.source)(self.root, layout=self.layout, cache_dir=self.cache_dir)
+
+    def records(self, scan: Scan | None = None) -> LabelledRecords:
+        """Labelled, split, validated records (``scan``: one the caller already made)."""
+        return label_records(
+            self.source,
+            self.root,
+            labels=self.label_columns,
+            layout=self.layout,
+            top_k=self.top_k,
+            min_count=self.min_count,
+            drop_unknown=self.drop_unknown,
+            val_fraction=self.val_fraction,
+            test_fraction=self.test_fraction,
+            max_per_class=self.max_per_class,
+            class_weights=self.class_weights,
+            seed=self.seed,
+            cache_dir=self.cache_dir,
+            scan=self.scan() if scan is None else scan,
+            cv=None if self.cv is None else dict(self.cv),
+        )
