@@ -26,6 +26,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from artclf.config import CONFIG_DIR
+from artclf.validation import check_optimized
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ def tune(cfg: DictConfig) -> Outcome:
     sharing the work with any other process on the same study."""
     if not cfg.tune.get("params"):
         raise ValueError("the search has no tune.params to sample")
+    check_optimized(cfg)  # before the study's direction is fixed in its storage
     study, parent, _ = open_study(cfg)
     target = int(cfg.n_trials)
     missing = target - sum(t.state in FINISHED for t in study.trials)
