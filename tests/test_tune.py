@@ -20,6 +20,7 @@ from artclf.tuning import (
     HOST,
     PID,
     compose,
+    on_stale,
     recover_dead_trials,
     trial_config,
     trial_run_name,
@@ -63,6 +64,25 @@ def test_a_dead_process_trial_is_failed_and_queued_again(tmp_path: Path) -> None
     states = [t.state for t in study.trials]
     assert states == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]
     assert study.trials[2].params == study.trials[0].params
+
+
+def test_a_trial_dead_before_its_run_existed_gets_a_killed_child_run(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = compose(["search=train_random", "study=s", f"logger.tracking_uri={uri}"])
+    client = MlflowClient(uri)
+    parent = client.create_run(client.create_experiment("e")).info.run_id
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'o.db'}", study_name="s")
+    trial = study.ask({"optim.lr": optuna.distributions.FloatDistribution(0, 1)})
+    trial.set_user_attr(HOST, os.uname().nodename)
+    trial.set_user_attr(PID, dead.pid)
+    stale = on_stale(cfg, parent, RetryHeartbeatStaleTrialCallback())
+    assert recover_dead_trials(study, stale) == 1
+    (run,) = client.search_runs(["1"], f"tags.mlflow.parentRunId = '{parent}'")
+    assert run.info.run_name == trial_run_name("s", 0) and run.info.status == "KILLED"
+    assert run.data.tags["optuna.state"] == "FAIL"
+    assert float(run.data.params["optim.lr"]) == study.trials[0].params["optim.lr"]
 
 
 def tune_cli(tmp_path: Path, shared_cache: Path, *args: str) -> subprocess.Popen:
