@@ -164,7 +164,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             if best is not None
             else float(trainer.callback_metrics[cfg.optimized.metric])
         )
-        if cfg.get("test") and getattr(datamodule, "has_test", True):
+        if cfg.get("test") and getattr(datamodule, "has_test", True) and trainer.is_global_zero:
             ckpt = checkpoint.best_model_path or None
             tester = one_device_tester(trainer, cfg.trainer)
             tester.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)

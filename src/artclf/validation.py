@@ -128,8 +128,11 @@ def check_writable_dir(path: str | Path, what: str) -> Path:
 
 def validate_train(cfg: DictConfig) -> None:
     """Everything ``train`` can check before it creates a run."""
+    from artclf.distributed import check_slurm_tasks  # imports Lightning: only for train
+
     check_values(cfg)
     check_optimized(cfg)
+    check_slurm_tasks(cfg.trainer)
     check_writable_dir(cfg.paths.run_dir, "run folder")
     if cfg.get("task", "classify") == "classify":
         check_model_input(cfg)
