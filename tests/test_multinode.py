@@ -46,10 +46,13 @@ def slurm_task(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_launcher_asks_slurm_for_one_task_per_gpu_on_every_node() -> None:
-    cfg = composed(*MULTI_NODE, "hydra.launcher.partition=gpu")
+    readme = ("hydra.launcher.timeout_min=720", "hydra.launcher.cpus_per_task=8")
+    readme += ("hydra.launcher.mem_gb=64", "experiment=wikiart_sample_best", "data.root=/d")
+    cfg = composed(*MULTI_NODE, "hydra.launcher.partition=gpu", *readme)  # README's example
     launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     assert launcher["_target_"].endswith("SlurmLauncher") and launcher["partition"] == "gpu"
     assert (launcher["nodes"], launcher["tasks_per_node"], launcher["gpus_per_node"]) == (2, 4, 4)
+    assert (launcher["timeout_min"], launcher["mem_gb"]) == (720, 64)
     assert cfg.trainer.strategy == "ddp" and cfg.trainer.accelerator == "gpu"
     single = OmegaConf.to_container(composed("hydra/launcher=slurm").hydra.launcher, resolve=True)
     assert (single["nodes"], single["tasks_per_node"], single["gpus_per_node"]) == (1, 1, 1)
