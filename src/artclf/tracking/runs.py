@@ -20,7 +20,6 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import flatten
-from artclf.distributed import launch_rank
 from artclf.tracking import lifecycle
 from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
@@ -148,6 +147,8 @@ def start_run(
     the config choices and the overrides; inside a multirun the run is a child of one parent
     run per sweep (``mlflow.parentRunId``, ``sweep_id``, ``job_num``).
     """
+    from artclf.distributed import launch_rank  # imports Lightning: not for every reader
+
     if not cfg.logger.enabled or launch_rank() != 0:  # a multi-node job's other tasks
         yield None
         return
