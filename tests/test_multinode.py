@@ -85,7 +85,7 @@ def test_tasks_that_do_not_match_the_trainer_are_one_line(
 ) -> None:
     with pytest.raises(ValueError, match=r"8 task\(s\) but trainer.num_nodes × trainer.devices"):
         check_slurm_tasks(composed().trainer)  # 1 × 1 would train 8 times alone
-    with pytest.raises(ValueError, match=r"trainer=slurm trainer\.num_nodes=NODES"):
+    with pytest.raises(ValueError, match=r"pass trainer=slurm \(and set trainer\.num_nodes"):
         check_slurm_tasks(composed("trainer=ddp").trainer)  # ddp_spawn inside SLURM tasks
     monkeypatch.setenv("SLURM_JOB_NAME", "bash")  # an interactive allocation: not managed
     check_slurm_tasks(composed().trainer)

@@ -34,8 +34,8 @@ def check_slurm_tasks(trainer_cfg: DictConfig) -> None:
         return
     raise ValueError(
         f"this SLURM job has {tasks} task(s) but trainer.num_nodes × trainer.devices is "
-        f"{nodes} × {devices}; on SLURM pass trainer=slurm trainer.num_nodes=NODES "
-        "trainer.devices=GPUS_PER_NODE with -m hydra/launcher=slurm (one task per GPU)"
+        f"{nodes} × {devices}; on SLURM pass trainer=slurm (and set trainer.num_nodes, "
+        "trainer.devices to the nodes, GPUs per node) with -m hydra/launcher=slurm"
     )
 
 
