@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from artclf.config import to_plain
@@ -52,3 +53,50 @@ def test_presets_set_the_direction_once(make_cfg) -> None:
     assert cyclegan.callbacks.checkpoint.mode == cyclegan.scheduler.mode == "min"
     stylize = make_cfg(config_name="stylize")
     assert (stylize.optimized.metric, stylize.optimized.mode) == ("final/style_loss", "min")
+
+
+def one_error_line(capsys, fn, *args) -> str:
+    from artclf.cli import run_or_exit
+
+    with pytest.raises(SystemExit) as exited:
+        run_or_exit(fn, *args)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert exited.value.code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("optimized_mode=foo", "optimized_mode='foo'; valid choices: max, min"),
+        ("optimized_metric=val/acx", "optimized_metric='val/acx' is not logged"),
+        ("optimized_metric=test/acc", "valid choices: val/loss, val/acc, val/macro_f1"),
+    ],
+)
+def test_a_bad_optimized_setting_is_one_line_before_any_run(
+    make_cfg, tmp_path, capsys, override: str, named: str
+) -> None:
+    from artclf.train import train
+
+    store = tmp_path / "mlflow.db"
+    cfg = make_cfg(override, f"logger.tracking_uri=sqlite:///{store}", "trainer.accelerator=cpu")
+    assert named in one_error_line(capsys, train, cfg)
+    assert not store.exists()  # found before the store, a run or a trainer
+
+
+def test_the_module_logs_every_metric_the_check_accepts(make_cfg) -> None:
+    from artclf.validation import check_optimized
+
+    for metric in ("val/loss", "val/macro_f1", "train/acc", "val/style/acc", "val/top5_acc"):
+        check_optimized(make_cfg(f"optimized_metric={metric}"))
+    check_optimized(make_cfg("experiment=cyclegan_monet"))  # its own metrics: not checked
+
+
+def test_tune_refuses_a_bad_mode_before_the_study_exists(tmp_path, capsys, monkeypatch) -> None:
+    from artclf.tuning import compose, tune
+
+    monkeypatch.setenv("ARTCLF_HOME", str(tmp_path))
+    cfg = compose(["search=train_random", "study=s", "optimized_mode=maximise"])
+    assert "valid choices: max, min" in one_error_line(capsys, tune, cfg)
+    assert not list(tmp_path.rglob("*.db"))

@@ -38,7 +38,7 @@ def test_only_the_best_job_is_registered(sweep: dict) -> None:
         [client.get_run(sweep["parent"]).info.experiment_id],
         f"tags.mlflow.parentRunId = '{sweep['parent']}'",
     )
-    best = max(children, key=lambda r: (r.data.metrics["val/acc"], -r.info.start_time))
+    best = max(children, key=lambda r: (r.data.metrics["best/val/acc"], -r.info.start_time))
     assert version.run_id == best.info.run_id
     parent_files = {f.path for f in client.list_artifacts(sweep["parent"], "leaderboard")}
     assert "leaderboard/leaderboard.csv" in parent_files
@@ -58,7 +58,7 @@ def test_report_of_the_sweep(sweep: dict, tmp_path: Path, monkeypatch) -> None:
     result = report(cfg)
     table = pd.read_csv(result.csv)
     assert len(table) == 4
-    assert table["val/acc"].is_monotonic_decreasing
+    assert table["best/val/acc"].is_monotonic_decreasing  # ranked by the best epoch's value
     assert {"optim.lr", "test/acc", "duration_s", "run_name"} <= set(table.columns)
     assert set(result.figures) == {"params", "curves", "confusion"}
     for png in result.figures.values():

@@ -178,7 +178,10 @@ def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
     assert sorted(r.info.run_name for r in children) == ["style_weight=10", "style_weight=1000"]
     # one labelled grid of every setting x pair, and the leaderboard, on the parent run
     parent_files = {f.path for f in client.list_artifacts(parent_id)}
-    assert {"sweep_grid.png", "leaderboard.csv", "leaderboard.md"} <= parent_files
+    parent_files |= {f.path for f in client.list_artifacts(parent_id, "leaderboard")}
+    assert {"sweep_grid.png", "leaderboard/leaderboard.csv", "leaderboard/leaderboard.md"} <= (
+        parent_files
+    )
     assert "img0__img0, step 3/3, style " in output  # the optimisation logs its progress
     assert sorted(float(r.data.params["style_weight"]) for r in children) == [10.0, 1000.0]
     for child in children:

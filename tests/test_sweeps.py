@@ -1,17 +1,22 @@
-"""Sweep summaries (artclf.tracking.sweeps): child names, swept keys, leaderboard order."""
+"""Sweep summaries (artclf.tracking.sweeps): child names, swept keys; the leaderboard they put
+on the parent is ``artclf.leaderboard``'s, ranked by the best epoch's metric."""
 
 from __future__ import annotations
 
 import math
 from types import SimpleNamespace
 
-from artclf.tracking.sweeps import child_name, leaderboard, swept_keys, to_markdown
+from artclf.leaderboard import leaderboard, to_markdown
+from artclf.tracking.sweeps import child_name, swept_keys
 
 
-def fake_run(name: str, status: str = "FINISHED", **metrics: float) -> SimpleNamespace:
+def fake_run(name: str, metric: str = "val/acc", mode: str = "max", **metrics: float):
+    params = {"optimized.metric": metric, "optimized.mode": mode, "optim.lr": name}
     return SimpleNamespace(
-        info=SimpleNamespace(run_name=name, run_id=f"id-{name}", status=status),
-        data=SimpleNamespace(metrics={k.replace("__", "/"): v for k, v in metrics.items()}),
+        info=SimpleNamespace(run_name=name, run_id=f"id-{name}", start_time=0, end_time=1000),
+        data=SimpleNamespace(
+            metrics={k.replace("__", "/"): v for k, v in metrics.items()}, params=params, tags={}
+        ),
     )
 
 
@@ -33,22 +38,24 @@ def test_child_names_carry_the_swept_values() -> None:
     assert child_name(job, []) == ""
 
 
-def test_leaderboard_ranks_by_the_best_value_and_puts_failed_runs_last() -> None:
+def test_leaderboard_ranks_by_the_best_epoch_and_puts_runs_without_it_last() -> None:
     runs = [
-        fake_run("lr=0.1", best__val__acc=0.4, val__acc=0.2),
+        fake_run("lr=0.1", best__val__acc=0.4, val__acc=0.45),  # last epoch better than best
         fake_run("lr=0.01", best__val__acc=0.7, val__acc=0.5),
-        fake_run("lr=1", status="FAILED"),
+        fake_run("lr=1", val__acc=0.9),  # stopped before its first best
     ]
-    table = leaderboard(runs, "val/acc", "max")
-    assert table["name"].tolist() == ["lr=0.01", "lr=0.1", "lr=1"]
-    assert table["rank"].tolist() == [1, 2, 3] and math.isnan(table["best/val/acc"][2])
-    lowest = leaderboard(
-        [fake_run("a", **{"final/style_loss": 3.0}), fake_run("b", **{"final/style_loss": 1.0})],
-        "final/style_loss",
-        "min",
-    )
-    assert lowest["name"].tolist() == ["b", "a"]
-    markdown = to_markdown(table, ["rank", "name", "best/val/acc"]).splitlines()
-    assert (
-        markdown[0] == "| rank | name | best/val/acc |" and markdown[2] == "| 1 | lr=0.01 | 0.7 |"
-    )
+    table = leaderboard(runs)
+    assert table.attrs["ranked_by"] == "best/val/acc"
+    assert table["run_name"].tolist() == ["lr=0.01", "lr=0.1", "lr=1"]
+    assert list(table.columns[:4]) == ["run_name", "optim.lr", "best/val/acc", "val/acc"]
+    assert math.isnan(table["best/val/acc"][2])
+    style = [
+        fake_run("a", "final/style_loss", "min", final__style_loss=3.0),
+        fake_run("b", "final/style_loss", "min", final__style_loss=1.0),
+    ]
+    lowest = leaderboard(style)  # a stylize sweep: no best/, the final value, minimised
+    assert lowest["run_name"].tolist() == ["b", "a"]
+    assert lowest.attrs["ranked_by"] == "final/style_loss"
+    markdown = to_markdown(table).splitlines()
+    assert markdown[0].startswith("| run_name | optim.lr | best/val/acc | val/acc |")
+    assert markdown[2].startswith("| lr=0.01 | lr=0.01 | 0.7 | 0.5 |")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from artclf.config import flatten
@@ -42,10 +43,12 @@ def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Pa
     assert parent.data.tags["best_child.run_id"] == winner.info.run_id
     assert parent.data.metrics["best/val/acc"] == winner.data.metrics["best/val/acc"]
     assert parent.data.metrics["test/acc"] == winner.data.metrics["test/acc"]
-    parent_files = {f.path for f in client.list_artifacts(parent_id)}
-    assert {"leaderboard.csv", "leaderboard.md"} <= parent_files
-    board = client.download_artifacts(parent_id, "leaderboard.csv", str(tmp_path))
-    assert Path(board).read_text().splitlines()[1].split(",")[1] == winner.info.run_name
+    parent_files = {f.path for f in client.list_artifacts(parent_id, "leaderboard")}
+    assert parent_files == {"leaderboard/leaderboard.csv", "leaderboard/leaderboard.md"}
+    assert not any(f.path.endswith(".csv") for f in client.list_artifacts(parent_id))  # one table
+    board = client.download_artifacts(parent_id, "leaderboard/leaderboard.csv", str(tmp_path))
+    assert pd.read_csv(board)["run_name"][0] == winner.info.run_name
+    assert parent.info.status == "FINISHED"
     # output is a pipe, not a terminal: progress lines, not a bar
     assert "train epoch 1/1, step" in result.stdout and "ETA" in result.stdout
     assert "validation epoch 1: " in result.stdout

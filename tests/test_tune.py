@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from artclf.tuning import (
     HOST,
     PID,
     compose,
+    on_stale,
     recover_dead_trials,
     trial_config,
     trial_run_name,
@@ -63,6 +66,25 @@ def test_a_dead_process_trial_is_failed_and_queued_again(tmp_path: Path) -> None
     states = [t.state for t in study.trials]
     assert states == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]
     assert study.trials[2].params == study.trials[0].params
+
+
+def test_a_trial_dead_before_its_run_existed_gets_a_killed_child_run(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = compose(["search=train_random", "study=s", f"logger.tracking_uri={uri}"])
+    client = MlflowClient(uri)
+    parent = client.create_run(client.create_experiment("e")).info.run_id
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'o.db'}", study_name="s")
+    trial = study.ask({"optim.lr": optuna.distributions.FloatDistribution(0, 1)})
+    trial.set_user_attr(HOST, os.uname().nodename)
+    trial.set_user_attr(PID, dead.pid)
+    stale = on_stale(cfg, parent, RetryHeartbeatStaleTrialCallback())
+    assert recover_dead_trials(study, stale) == 1
+    (run,) = client.search_runs(["1"], f"tags.mlflow.parentRunId = '{parent}'")
+    assert run.info.run_name == trial_run_name("s", 0) and run.info.status == "KILLED"
+    assert run.data.tags["optuna.state"] == "FAIL"
+    assert float(run.data.params["optim.lr"]) == study.trials[0].params["optim.lr"]
 
 
 def tune_cli(tmp_path: Path, shared_cache: Path, *args: str) -> subprocess.Popen:
@@ -139,3 +161,45 @@ def test_killed_study_resumes_prunes_and_is_shared(tmp_path: Path, shared_cache:
         if trial.state == TrialState.COMPLETE:
             history = client.get_metric_history(run.info.run_id, "val/acc")
             assert max(m.value for m in history) == pytest.approx(trial.value)
+
+
+def recorded_pids(optuna_db: Path) -> int:
+    """Trials whose process is recorded (the trial has started in a live process)."""
+    if not optuna_db.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(optuna_db, timeout=5)) as db:
+        try:
+            query = "select count(*) from trial_user_attributes where key = ?"
+            return db.execute(query, (PID,)).fetchone()[0]
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return 0
+
+
+@pytest.mark.slow  # 2 tiny trainings after the kill: ~1-2 min on a busy 2-core CPU
+def test_a_trial_killed_before_its_run_existed_is_a_child_after_resume(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    first = tune_cli(tmp_path, shared_cache, "n_trials=2")
+    deadline = time.monotonic() + 300
+    while first.poll() is None and time.monotonic() < deadline:
+        if recorded_pids(tmp_path / "optuna.db"):  # trial 0 started: kill before its run
+            break
+        time.sleep(0.05)
+    assert first.poll() is None, first.stdout.read()[-3000:]
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("artclf-train").experiment_id
+    assert client.search_runs([experiment], "attributes.run_name = 'st-t000'") == []
+
+    resumed = tune_cli(tmp_path, shared_cache, "n_trials=2")
+    output = resumed.communicate(timeout=900)[0]
+    assert resumed.returncode == 0, output[-3000:]
+    study = optuna.load_study(study_name="st", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    started = [t for t in study.trials if t.state != TrialState.WAITING]
+    assert started[0].state == TrialState.FAIL and len(started) == 3  # killed, retried, next
+    children = [r for r in client.search_runs([experiment]) if "mlflow.parentRunId" in r.data.tags]
+    names = sorted(r.info.run_name for r in children)
+    assert names == [trial_run_name("st", t.number) for t in started]  # one child per trial
+    killed = next(r for r in children if r.info.run_name == "st-t000")
+    assert killed.info.status == "KILLED" and killed.data.tags["optuna.state"] == "FAIL"

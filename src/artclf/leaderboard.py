@@ -1,6 +1,7 @@
 """Runs from the MLflow store as a leaderboard: one row per run with its config choices, the
 params that differ between the runs (the swept ones), every ``val/*`` and ``test/*`` metric
-and the duration, sorted by the metric the runs optimised (read back from their own params).
+and the duration, sorted by the metric the runs optimised (read back from their own params), at
+its best epoch (``best/<metric>``, what the checkpoint holds) where the runs log that.
 
 ``write_leaderboard(parent_run_id)`` logs it to a sweep's parent run as CSV and markdown.
 """
@@ -17,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 #: Params that differ between runs without being a choice a person made.
 NOISE_PARAMS = ("paths.", "hydra.", "logger.", "data.root", "data.cache_dir")
-METRIC_PREFIXES = ("val/", "test/")
+METRIC_PREFIXES = ("val/", "test/", "best/", "final/")
 #: Config groups whose chosen option is a column (when any run chose one).
 CHOICE_GROUPS = ("experiment", "data", "model", "backbone", "aug", "optim", "scheduler")
 
@@ -36,6 +37,14 @@ def objective(runs: list[Run]) -> tuple[str, str]:
     params = runs[0].data.params
     metric = params.get("optimized.metric", params.get("optimized_metric", "val/acc"))
     return metric, params.get("optimized.mode", "min" if "loss" in metric else "max")
+
+
+def ranking(runs: list[Run]) -> tuple[str, str]:
+    """(column, mode) the runs are ranked by: the optimised metric at its best epoch where the
+    runs log ``best/<metric>``, else its last value."""
+    metric, mode = objective(runs)
+    best = f"best/{metric}"
+    return (best if any(best in r.data.metrics for r in runs) else metric), mode
 
 
 def _training(runs: list[Run]) -> list[Run]:
@@ -74,7 +83,9 @@ def select_runs(
         experiment_id = latest[0].info.experiment_id
         runs = client.search_runs([experiment_id], "tags.`artclf.task` = 'train'")
         title = f"experiment {client.get_experiment(experiment_id).name}"
-    runs = [r for r in _training(runs) if r.data.params.get("task_name", "train") == "train"]
+    runs = _training(runs)
+    if not parent:  # a sweep's children are one kind of run (stylize sweeps too)
+        runs = [r for r in runs if r.data.params.get("task_name", "train") == "train"]
     unfinished = sum(r.info.status != "FINISHED" for r in runs)
     runs = [r for r in runs if r.info.status == "FINISHED"]
     if not runs:
@@ -109,14 +120,14 @@ def leaderboard(runs: list[Run]) -> pd.DataFrame:
     table = pd.DataFrame(rows).sort_values("run_name", kind="stable")
     unset = [c for c in table if c.startswith("choice.") and table[c].isin([None, "None"]).all()]
     table = table.drop(columns=unset)
-    metric, mode = objective(runs)
-    first = ["run_name", *swept, metric]
+    key, mode = ranking(runs)
+    first = list(dict.fromkeys(["run_name", *swept, key, objective(runs)[0]]))
     table = table[[c for c in first if c in table] + [c for c in table if c not in first]]
-    if metric in table:
-        table = table.sort_values(
-            metric, ascending=mode == "min", na_position="last", kind="stable"
-        )
-    return table.reset_index(drop=True)
+    if key in table:
+        table = table.sort_values(key, ascending=mode == "min", na_position="last", kind="stable")
+    table = table.reset_index(drop=True)
+    table.attrs["ranked_by"] = key
+    return table
 
 
 def to_markdown(table: pd.DataFrame) -> str:

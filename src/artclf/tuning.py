@@ -26,6 +26,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from artclf.config import CONFIG_DIR
+from artclf.validation import check_optimized
 
 log = logging.getLogger(__name__)
 
@@ -119,18 +120,32 @@ def run_trial(cfg: DictConfig, trial: Trial) -> float:
     )
 
 
-def close_trial_run(cfg: DictConfig, parent: str | None, number: int, state: str) -> None:
-    """Mark the MLflow run of a pruned or dead trial KILLED, tagged with the Optuna state."""
+def close_trial_run(
+    cfg: DictConfig,
+    parent: str | None,
+    number: int,
+    state: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Mark the MLflow run of a pruned or dead trial KILLED, tagged with the Optuna state; a
+    trial killed before its run existed gets one now (with its ``params``), so the study's
+    run has one child per started trial."""
     if parent is None:
         return
+    from mlflow.entities import Param
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(str(cfg.logger.tracking_uri))
     name = trial_run_name(str(cfg.study), number)
+    experiment_id = client.get_run(parent).info.experiment_id
     runs = client.search_runs(
-        [client.get_run(parent).info.experiment_id],
-        f"tags.mlflow.parentRunId = '{parent}' and attributes.run_name = '{name}'",
+        [experiment_id], f"tags.mlflow.parentRunId = '{parent}' and attributes.run_name = '{name}'"
     )
+    if not runs:
+        tags = {"mlflow.parentRunId": parent, "artclf.task": str(cfg.get("task_name", ""))}
+        runs = [client.create_run(experiment_id, run_name=name, tags=tags)]
+        values = [Param(key, str(value)) for key, value in (params or {}).items()]
+        client.log_batch(runs[0].info.run_id, params=values)
     for run in runs:
         client.set_tag(run.info.run_id, "optuna.state", state)
         client.set_terminated(run.info.run_id, "KILLED")
@@ -156,7 +171,7 @@ def on_stale(cfg: DictConfig, parent: str | None, retry: StaleCallback) -> Stale
     """What happens to a trial whose process is gone: its run is closed, its values queued."""
 
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
-        close_trial_run(cfg, parent, trial.number, "FAIL")
+        close_trial_run(cfg, parent, trial.number, "FAIL", trial.params)
         retry(study, trial)
 
     return callback
@@ -281,6 +296,7 @@ def tune(cfg: DictConfig) -> Outcome:
     sharing the work with any other process on the same study."""
     if not cfg.tune.get("params"):
         raise ValueError("the search has no tune.params to sample")
+    check_optimized(cfg)  # before the study's direction is fixed in its storage
     study, parent, _ = open_study(cfg)
     target = int(cfg.n_trials)
     missing = target - sum(t.state in FINISHED for t in study.trials)

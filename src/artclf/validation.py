@@ -26,6 +26,7 @@ INTEGERS = {
 #: key -> whether 0 is allowed: finite numbers.
 NUMBERS = {"optim.lr": False, "optim.weight_decay": True}
 FRACTIONS = ("data.val_fraction", "data.test_fraction")
+OPTIMIZED_MODES = ("max", "min")
 
 
 def _value(cfg: DictConfig, key: str) -> Any:
@@ -58,6 +59,32 @@ def check_values(cfg: DictConfig) -> None:
         value = _value(cfg, key)
         if value is not None and not (_is_number(value) and 0 <= value < 1):
             raise ValueError(f"{key}={value!r}; must be a number in [0, 1)")
+
+
+def check_optimized(cfg: DictConfig) -> None:
+    """``optimized.mode`` is max or min, and for a classifier ``optimized.metric`` is one the
+    module logs: otherwise Lightning stops after the first epoch, or a search silently
+    minimises."""
+    mode = _value(cfg, "optimized.mode")
+    if mode not in OPTIMIZED_MODES:
+        raise ValueError(
+            f"optimized_mode={mode!r}; valid choices: {', '.join(OPTIMIZED_MODES)}"
+            " (e.g. optimized_metric=val/loss optimized_mode=min)"
+        )
+    if cfg.get("task_name") != "train" or cfg.get("task", "classify") != "classify":
+        return
+    from artclf.models.metrics import classification_metrics
+
+    names = ["loss", *classification_metrics(6, "").keys()]  # 6 classes: top5_acc included
+    metric = str(_value(cfg, "optimized.metric"))
+    stage, _, name = metric.partition("/")
+    if stage in ("train", "val") and name.rpartition("/")[2] in names:  # val/<task>/acc too
+        return
+    raise ValueError(
+        f"optimized_metric={metric!r} is not logged by a classifier; valid choices: "
+        + ", ".join(f"val/{n}" for n in names)
+        + " (train/… too; val/<column>/… per label column)"
+    )
 
 
 def check_model_input(cfg: DictConfig) -> None:
@@ -101,7 +128,11 @@ def check_writable_dir(path: str | Path, what: str) -> Path:
 
 def validate_train(cfg: DictConfig) -> None:
     """Everything ``train`` can check before it creates a run."""
+    from artclf.distributed import check_slurm_tasks  # imports Lightning: only for train
+
     check_values(cfg)
+    check_optimized(cfg)
+    check_slurm_tasks(cfg.trainer)
     check_writable_dir(cfg.paths.run_dir, "run folder")
     if cfg.get("task", "classify") == "classify":
         check_model_input(cfg)

@@ -148,7 +148,9 @@ def start_run(
     the config choices and the overrides; inside a multirun the run is a child of one parent
     run per sweep (``mlflow.parentRunId``, ``sweep_id``, ``job_num``).
     """
-    if not cfg.logger.enabled:
+    from artclf.distributed import launch_rank  # imports Lightning: not for every reader
+
+    if not cfg.logger.enabled or launch_rank() != 0:  # a multi-node job's other tasks
         yield None
         return
     uri = str(cfg.logger.tracking_uri)

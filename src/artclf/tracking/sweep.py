@@ -1,6 +1,6 @@
 """What happens once a whole sweep has run (a Hydra callback, in the launching process): the
-parent run gets the leaderboard, and the best job's model is registered when the sweep asked
-for registration (``logger.register`` / ``logger.registered_model_name``)."""
+best job's model is registered when the sweep asked for registration (``logger.register`` /
+``logger.registered_model_name``)."""
 
 from __future__ import annotations
 
@@ -40,16 +40,14 @@ def register_best(parent_id: str):
 
 
 class SweepEnd(Callback):
-    """Leaderboard on the parent run; the best job registered (unless every job already was)."""
+    """The best job registered (unless every job already was); the parent's leaderboard is
+    ``tracking.sweeps.SweepSummary``'s."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from artclf.leaderboard import write_leaderboard
-
         if not config.logger.get("enabled"):
             return
         parent_id = sweep_parent_id(config.hydra.sweep.dir)
         if parent_id is None:
             return
         mlflow.set_tracking_uri(str(config.logger.tracking_uri))
-        write_leaderboard(parent_id)
         register_best(parent_id)

@@ -1,5 +1,6 @@
-"""What a multirun's parent run holds: the sweep's specification, its best child and a
-leaderboard, and for a stylize sweep one labelled grid of every setting's results.
+"""What a multirun's parent run holds: the sweep's specification, its best child and the
+leaderboard (``artclf.leaderboard``'s, the one table of runs), and for a stylize sweep one
+labelled grid of every setting's results.
 
 ``SweepSummary`` is a Hydra callback (``hydra.callbacks`` in ``train.yaml``/``stylize.yaml``):
 it runs in the process that launches the jobs, so it sees the command line's sweep
@@ -7,13 +8,16 @@ it runs in the process that launches the jobs, so it sees the command line's swe
 At the start it writes the specification beside the jobs (``sweep_spec.yaml``), which names
 the children (``lr=0.001,model=resnet18_32``) and the parent's ``sweep.overrides``; at the
 end, once every job has finished (whichever launcher ran them, in parallel or not), it reads
-the children back from MLflow and writes the summary on the parent.
+the children back from MLflow and writes the summary on the parent; a sweep stopped early
+(Ctrl-C) gets the summary of the jobs that finished, and its parent run is KILLED.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
-import math
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -74,62 +78,32 @@ def sweep_child_name(hydra: HydraConfig) -> str:
     return child_name(list(hydra.overrides.task), swept_keys(spec)) if spec else ""
 
 
-# ---------------------------------------------------------------- leaderboard
+# ---------------------------------------------------------------- the parent's summary
 
 
-def leaderboard(children: list[Any], metric: str, mode: str) -> pd.DataFrame:
-    """One row per child run, best first by ``best/<metric>`` (``<metric>`` where a run has no
-    best, as stylize runs): name, the ranking value, the run's other final metrics, status and
-    run id."""
-    key = f"best/{metric}"
-    rows = []
-    for run in children:
-        metrics = dict(run.data.metrics)
-        value = metrics.get(key, metrics.get(metric, math.nan))
-        row = {"rank": 0, "name": run.info.run_name, key: value}
-        row |= {k: v for k, v in sorted(metrics.items()) if k not in (metric, key)}
-        rows.append(row | {"status": run.info.status, "run_id": run.info.run_id})
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    table = table.sort_values(key, ascending=mode == "min", na_position="last")
-    table["rank"] = range(1, len(table) + 1)
-    return table.reset_index(drop=True)
-
-
-def to_markdown(table: pd.DataFrame, columns: list[str]) -> str:
-    """A small Markdown table of ``columns`` (numbers to 4 significant digits)."""
-    cells = [
-        [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
-        for row in table[columns].itertuples(index=False)
-    ]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells]) + "\n"
-
-
-def summarise(client: Any, parent_id: str, metric: str, mode: str) -> pd.DataFrame:
-    """Write the leaderboard (CSV and Markdown), the best child's id, name and metrics onto
-    the parent run; return the leaderboard."""
+def summarise(client: Any, parent_id: str, status: str = "FINISHED") -> pd.DataFrame | None:
+    """The leaderboard of the finished children on the parent (``artclf.leaderboard``, the
+    report's table: ``leaderboard/leaderboard.{csv,md}``), the best child's id, name and
+    metrics, and the parent's final ``status``; None when no child finished."""
+    from artclf.leaderboard import write_leaderboard
+    from artclf.tracking.lifecycle import close_stale_runs
     from artclf.tracking.retry import retry_locked
     from artclf.tracking.runs import log_metrics
 
-    parent = client.get_run(parent_id)
-    children = client.search_runs(
-        [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'"
-    )
-    table = leaderboard(children, metric, mode)
-    if table.empty:
-        return table
-    key = f"best/{metric}"
-    shown = ["rank", "name", key, *[c for c in ("best/epoch", "test/acc") if c in table]]
-    client.log_text(parent_id, table.to_csv(index=False), "leaderboard.csv")
-    client.log_text(parent_id, to_markdown(table, [*shown, "status"]), "leaderboard.md")
-    best = table.iloc[0]
-    if not math.isnan(best[key]):
-        winner = next(r for r in children if r.info.run_id == best["run_id"])
+    if status != "FINISHED":  # children of a killed launcher's workers stay RUNNING otherwise
+        close_stale_runs(client, client.get_run(parent_id).info.experiment_id)
+    try:
+        table = write_leaderboard(parent_id, client)
+    except ValueError as why:  # no finished child
+        log.warning("no leaderboard on the sweep's run: %s", why)
+        table = None
+    if table is not None and pd.notna(table.iloc[0].get(table.attrs["ranked_by"])):
+        best = table.iloc[0]
         retry_locked(client.set_tag, parent_id, "best_child.run_id", best["run_id"])
-        retry_locked(client.set_tag, parent_id, "best_child.name", str(best["name"]))
-        log_metrics(parent_id, {**winner.data.metrics, "sweep/children": len(table)})
+        retry_locked(client.set_tag, parent_id, "best_child.name", str(best["run_name"]))
+        metrics = client.get_run(best["run_id"]).data.metrics
+        log_metrics(parent_id, {**metrics, "sweep/children": len(table)})
+    retry_locked(client.set_terminated, parent_id, status)
     return table
 
 
@@ -178,29 +152,63 @@ def stylize_grid(sweep_dir: Path, swept: list[str]) -> Path | None:
 
 
 class SweepSummary(Callback):
-    """Hydra callback: the sweep spec at the start, the parent's summary at the end."""
+    """Hydra callback: the sweep spec at the start, the parent's summary at the end, and
+    also when the sweep stops early (Ctrl-C: KILLED; a failed job: FAILED), from an
+    ``atexit`` hook of the launching process with the children finished by then."""
+
+    def __init__(self) -> None:
+        self.config: DictConfig | None = None
+        self.interrupted = False
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(sweep_spec(config)))
+        self.config = config
+        self._watch_interrupt()
+        atexit.register(self._stopped_early)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self.config = None
+        self._summarise(config, "FINISHED")
+
+    def _watch_interrupt(self) -> None:
+        """Note a Ctrl-C, then let it go on as before (Lightning and Hydra handle it)."""
+        previous = signal.getsignal(signal.SIGINT)
+
+        def noted(signum: int, frame: Any) -> None:
+            self.interrupted = True
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                raise KeyboardInterrupt
+
+        with contextlib.suppress(ValueError):  # not the main thread: no handler, no note
+            signal.signal(signal.SIGINT, noted)
+
+    def _stopped_early(self) -> None:
+        if self.config is not None:  # on_multirun_end never came
+            config, self.config = self.config, None
+            status = "KILLED" if self.interrupted else "FAILED"
+            log.warning("the sweep stopped early: summarising its finished jobs (%s)", status)
+            self._summarise(config, status)
+
+    def _summarise(self, config: DictConfig, status: str) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         swept = swept_keys(read_spec(sweep_dir))
         grid = stylize_grid(sweep_dir, swept) if config.get("task_name") == "stylize" else None
         id_file = sweep_dir / PARENT_ID_FILE
         if not config.logger.get("enabled") or not id_file.is_file():
             return
+        import mlflow
         from mlflow.tracking import MlflowClient
 
+        mlflow.set_tracking_uri(str(config.logger.tracking_uri))
         client = MlflowClient(str(config.logger.tracking_uri))
         parent_id = id_file.read_text().strip()
-        metric = str(config.optimized.metric)
-        table = summarise(client, parent_id, metric, str(config.optimized.mode))
+        table = summarise(client, parent_id, status)
         if grid is not None:
             client.log_artifact(parent_id, str(grid))
-        if not table.empty:
-            best = table.iloc[0]
-            value = best[f"best/{metric}"]
-            log.info("best of %d: %s, %s = %.4g", len(table), best["name"], metric, value)
+        if table is not None:
+            best, key = table.iloc[0], table.attrs["ranked_by"]
+            log.info("best of %d: %s, %s = %.4g", len(table), best["run_name"], key, best[key])
