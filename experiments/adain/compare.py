@@ -83,37 +83,49 @@ def load_pair(content_src: str, style_src: str, size: int) -> tuple[Tensor, Tens
     return content, io.fit_to(io.load_image(style_src), *content.shape[-2:])
 
 
+def load_results(work: Path) -> dict[str, dict[str, dict]]:
+    """``{method: {pair: row}}`` merged over the shards' ``results*.json`` in ``work``."""
+    results: dict[str, dict[str, dict]] = {}
+    for path in sorted(work.glob("results*.json")):
+        for label, rows in json.loads(path.read_text()).items():
+            results.setdefault(label, {}).update(rows)
+    return results
+
+
 def run_all(args: argparse.Namespace) -> dict[str, dict[str, dict]]:
-    """Fill ``WORK/results.json`` (``{method: {pair: row}}``) for every method and pair."""
-    path = args.work / "results.json"
+    """Fill ``WORK/results[.K].json`` (``{method: {pair: row}}``) for every method and pair of
+    this shard (``--shard K/N``: every N-th pair from the K-th; shards run as processes)."""
+    index, count = map(int, args.shard.split("/"))
+    path = args.work / ("results.json" if count == 1 else f"results.{index}.json")
+    done = load_results(args.work)
     results: dict[str, dict[str, dict]] = json.loads(path.read_text()) if path.exists() else {}
     runs = methods(args)
     metric_taps = build_feature_taps("efficientnet_lite0", pretrained=True)
-    for content_src in args.content:
-        for style_src in args.style:
-            name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
-            content, style = load_pair(content_src, style_src, args.size)
-            for label, run in runs.items():
-                if name in results.get(label, {}):
-                    continue
-                load = os.getloadavg()[0]
-                started = time.perf_counter()
-                with torch.set_grad_enabled(label == "gatys"):
-                    output = run(content, style).detach()
-                seconds = time.perf_counter() - started
-                with torch.no_grad():
-                    row = measure(metric_taps, output, content, style)
-                row |= {"seconds_per_image": seconds, "load": load}
-                row |= {"content": content_src, "style": style_src}
-                io.save(output, args.work / label / f"{name}.png")
-                results.setdefault(label, {})[name] = row
-                path.write_text(json.dumps(results, indent=1))
-                print(
-                    f"{label} {name}: {seconds:.2f} s, style {row['style_loss']:.4g}, "
-                    f"ssim {row['ssim']:.3f}, load {load:.1f}",
-                    flush=True,
-                )
-    return results
+    pairs = [(c, s) for c in args.content for s in args.style]
+    for content_src, style_src in pairs[index::count]:
+        name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
+        content, style = load_pair(content_src, style_src, args.size)
+        for label, run in runs.items():
+            if name in done.get(label, {}):
+                continue
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            with torch.set_grad_enabled(label == "gatys"):
+                output = run(content, style).detach()
+            seconds = time.perf_counter() - started
+            with torch.no_grad():
+                row = measure(metric_taps, output, content, style)
+            row |= {"seconds_per_image": seconds, "load": load}
+            row |= {"content": content_src, "style": style_src}
+            io.save(output, args.work / label / f"{name}.png")
+            results.setdefault(label, {})[name] = row
+            path.write_text(json.dumps(results, indent=1))
+            print(
+                f"{label} {name}: {seconds:.2f} s, style {row['style_loss']:.4g}, "
+                f"ssim {row['ssim']:.3f}, load {load:.1f}",
+                flush=True,
+            )
+    return load_results(args.work)
 
 
 def table(results: dict[str, dict[str, dict]]) -> str:
@@ -165,13 +177,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="outputs and results.json")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="JPEG grids")
     parser.add_argument("--thumb", type=int, default=112, help="cell size of the JPEG grids")
+    parser.add_argument("--shard", default="0/1", help="K/N: this process runs pairs K, K+N, …")
     parser.add_argument("--only-report", action="store_true", help="no new runs")
     args = parser.parse_args()
     torch.manual_seed(0)
-    if args.only_report:
-        results = json.loads((args.work / "results.json").read_text())
-    else:
-        results = run_all(args)
+    results = load_results(args.work) if args.only_report else run_all(args)
     text = table(results)
     print(text)
     (args.work / "table.md").write_text(text + "\n")
