@@ -96,9 +96,9 @@ def run_all(args: argparse.Namespace) -> dict[str, dict[str, dict]]:
     """Fill ``WORK/results[.K].json`` (``{method: {pair: row}}``) for every method and pair of
     this shard (``--shard K/N``: every N-th pair from the K-th; shards run as processes)."""
     index, count = map(int, args.shard.split("/"))
-    path = args.work / ("results.json" if count == 1 else f"results.{index}.json")
-    done = load_results(args.work)
+    path = args.work / ("results.json" if count == 1 else f"results.{index}of{count}.json")
     results: dict[str, dict[str, dict]] = json.loads(path.read_text()) if path.exists() else {}
+    done = load_results(args.work)  # by any earlier shard layout
     runs = methods(args)
     metric_taps = build_feature_taps("efficientnet_lite0", pretrained=True)
     pairs = [(c, s) for c in args.content for s in args.style]
@@ -106,7 +106,7 @@ def run_all(args: argparse.Namespace) -> dict[str, dict[str, dict]]:
         name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
         content, style = load_pair(content_src, style_src, args.size)
         for label, run in runs.items():
-            if name in done.get(label, {}):
+            if name in done.get(label, {}) or name in results.get(label, {}):
                 continue
             load = os.getloadavg()[0]
             started = time.perf_counter()
