@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--cyclegan", type=_named, action="append", default=[], metavar="L=SRC")
     parser.add_argument("--work", type=Path, required=True, help="outputs and results.json")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="JPEG grids")
-    parser.add_argument("--thumb", type=int, default=112, help="cell size of the JPEG grids")
+    parser.add_argument("--thumb", type=int, default=88, help="cell size of the JPEG grids")
     parser.add_argument("--shard", default="0/1", help="K/N: this process runs pairs K, K+N, …")
     parser.add_argument("--only-report", action="store_true", help="no new runs")
     args = parser.parse_args()
