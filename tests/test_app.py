@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 pytest.importorskip("streamlit")
@@ -142,6 +143,7 @@ def test_check_upload_rejects_truncated_and_other_formats() -> None:
 
 def test_stylise_two_steps_gives_a_downloadable_image(app: AppTest) -> None:
     at = app.run()
+    at = at.selectbox(key="stylise-method").select("Gatys (EfficientNet-Lite0)").run()
     at.slider(key="stylise-steps").set_value(2)
     at.slider(key="stylise-size").set_value(64)
     at = at.run()
@@ -183,3 +185,90 @@ def test_launcher_binds_locally_offline_and_refuses_python_310(
     monkeypatch.setattr(sys, "version_info", (3, 10, 14))
     with pytest.raises(SystemExit, match=r"^error: the web app needs Python >= 3.11"):
         launcher.main([])
+
+
+@pytest.fixture(scope="module")
+def adain_registered(registered: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A two-step AdaIN decoder in the app's store, registered as adain@champion."""
+    from test_adain import SIZE, _folder, _gradient, _stripes
+
+    home = tmp_path_factory.mktemp("adain")
+    colours = [(0.9, 0.5, 0.2), (0.2, 0.6, 0.9), (0.5, 0.9, 0.3), (0.8, 0.8, 0.8)]
+    contents = _folder(home / "photos", [_gradient(c) for c in colours])
+    styles = _folder(home / "paintings", [_stripes(c, 2 + i) for i, c in enumerate(colours)])
+    cfg = compose_cfg(
+        "train",
+        home,
+        "experiment=adain",
+        f"data.domain_a={contents}",
+        f"data.domain_b={styles}",
+        f"logger.tracking_uri={registered['uri']}",
+        "logger.experiment_name=artclf-adain",  # the Runs tab test counts artclf-train's runs
+        "adain.decoder_width=16",
+        f"data.image_size={SIZE}",
+        f"data.load_size={SIZE + 4}",
+        "data.num_workers=0",
+        "data.batch_size=2",
+        "data.val_fraction=0.25",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.accelerator=cpu",
+        "callbacks.progress_bar=false",
+    )
+    train(cfg)
+    return "models:/adain@champion"
+
+
+def _stylised(at: AppTest) -> torch.Tensor:
+    from torchvision.transforms.v2.functional import pil_to_tensor
+
+    image = Image.open(io.BytesIO(at.session_state["stylised"])).convert("RGB")
+    return pil_to_tensor(image)[None].float() / 255
+
+
+def test_stylise_adain_is_the_fast_default_with_alpha_and_colour(
+    app: AppTest, adain_registered: str
+) -> None:
+    from artclf.models.adain import load_adain
+    from artclf.style import image_io
+    from artclf.style.colour import preserve_colour
+
+    at = app.run()
+    assert at.selectbox(key="stylise-method").value.startswith("AdaIN")
+    assert at.selectbox(key="adain-model").value == adain_registered
+    at.slider(key="stylise-size").set_value(64)
+    at = at.run()
+    paths = dict(_examples(at))
+    content = image_io.load_image(paths[at.selectbox(key="content-example").value], 64)
+    style = image_io.load_image(paths[at.selectbox(key="style-example").value])
+    net = load_adain(adain_registered)
+
+    def stylise(alpha: float, colour: bool) -> torch.Tensor:
+        nonlocal at
+        at.slider(key="adain-alpha").set_value(alpha)
+        at.toggle(key="adain-colour").set_value(colour)
+        at = at.run().button(key="stylise-go").click().run()
+        assert not at.exception and not at.error
+        return _stylised(at)
+
+    with torch.no_grad():
+        expected = net(content, [style], 1.0).clamp(0, 1)
+    full = stylise(1.0, False)
+    assert full.shape == expected.shape
+    assert (full - expected).abs().max() <= 1 / 255 + 1e-6  # only the PNG's rounding
+    with torch.no_grad():  # alpha 0: the decoded content, whatever the style
+        decoded = net.decoder(net.taps(content)[net.layer]).clamp(0, 1)
+    assert (stylise(0.0, False) - decoded).abs().max() <= 1 / 255 + 1e-6
+    kept = stylise(1.0, True)  # colour preservation: the content's chroma, the style's light
+    assert (kept - preserve_colour(expected, content)).abs().max() <= 1 / 255 + 1e-6
+
+
+def test_stylise_adain_bad_checkpoint_is_one_line(app: AppTest) -> None:
+    at = app.run()
+    at = at.selectbox(key="stylise-method").select("AdaIN (fast: trained decoder)").run()
+    at = at.selectbox(key="adain-model").select("checkpoint path…").run()
+    at = at.text_input(key="adain-ckpt").input("/no/such.ckpt").run()
+    at = at.button(key="stylise-go").click().run()
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("error: checkpoint '/no/such.ckpt' does not exist;")

@@ -133,8 +133,10 @@ def classify_tab(client) -> None:
 
 def stylise_tab(client) -> None:
     cyclegans = store.model_choices(client, task="cyclegan")
+    adains = store.model_choices(client, task="adain")
     names = [m for m in METHODS if METHODS[m].name != "cyclegan" or cyclegans]
-    method_label = st.selectbox("Method", names, key="stylise-method")
+    fast = next(i for i, m in enumerate(names) if METHODS[m].name == "adain")
+    method_label = st.selectbox("Method", names, index=fast if adains else 0, key="stylise-method")
     method = METHODS[method_label]
     source = None
     options: dict = {}
@@ -142,6 +144,8 @@ def stylise_tab(client) -> None:
         source = st.selectbox("Generator", cyclegans, format_func=short_name)
     if method.name == "gatys":
         options["steps"] = st.slider("Steps (loss evaluations)", 2, 300, 60, key="stylise-steps")
+    if method.name == "adain":
+        source = adain_options(adains, options)
     size = st.slider("Size (longer side, px)", 64, 384, 256, step=32, key="stylise-size")
     champion = next(iter(store.model_choices(client)), None)
     try:
@@ -171,10 +175,29 @@ def stylise_tab(client) -> None:
             )
 
 
+def adain_options(registered: list[str], options: dict) -> str | None:
+    """The decoder (registered AdaIN model or checkpoint path), alpha and colour preservation."""
+    choice = st.selectbox(
+        "Decoder", [*registered, CHECKPOINT], format_func=short_name, key="adain-model"
+    )
+    source = choice
+    if choice == CHECKPOINT:
+        source = st.text_input("AdaIN checkpoint (.ckpt)", key="adain-ckpt") or None
+        if not registered and not source:
+            st.info("No AdaIN decoder is registered: `python -m artclf.train experiment=adain`.")
+    options["alpha"] = st.slider("Style strength (alpha)", 0.0, 1.0, 1.0, 0.05, key="adain-alpha")
+    options["preserve_colour"] = st.toggle("Keep the content's colours", key="adain-colour")
+    return source
+
+
 def run_stylise(method_label, source, content_path, style_path, size, options) -> None:
     """Run the method with a live progress bar and intermediate images."""
     method = METHODS[method_label]
-    network = loaded_network(method_label, source)
+    try:
+        network = loaded_network(method_label, source)
+    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
+        st.error(f"error: {error}")
+        return
     content = image_io.read_image_tensor(str(content_path), size)
     style = image_io.read_image_tensor(str(style_path)) if style_path else None
     bar = st.progress(0.0, text="starting …")

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from artclf.style import TransferSettings, build_feature_taps, transfer
 from artclf.style import image_io as io
+from artclf.style.colour import preserve_colour
 
 #: ``progress(fraction_done, intermediate_image_or_None)``
 Progress = Callable[[float, Tensor | None], None]
@@ -43,6 +44,18 @@ def load_cyclegan(source: str | None) -> Any:
     return load_generator(str(checkpoint_of(source)), "a2b")
 
 
+def load_adain(source: str | None) -> Any:
+    """The trained AdaIN network of a registered model (``models:/…``) or a checkpoint path."""
+    from artclf.models.adain import load_adain as load
+
+    if not source:
+        raise ValueError(
+            "no AdaIN decoder chosen; train one with `python -m artclf.train experiment=adain` "
+            "or give the path of its checkpoint"
+        )
+    return load(source)
+
+
 def run_gatys(
     content: Tensor, style: Tensor | None, options: dict[str, Any], progress: Progress, taps: Any
 ) -> Tensor:
@@ -67,7 +80,21 @@ def run_cyclegan(
     return output
 
 
+def run_adain(
+    content: Tensor, style: Tensor | None, options: dict[str, Any], progress: Progress, net
+) -> Tensor:
+    """One forward pass of a trained AdaIN decoder: ``alpha`` trades content for style,
+    ``preserve_colour`` keeps the content's colours."""
+    with torch.no_grad():
+        output = net(content, [style], float(options.get("alpha", 1.0))).clamp(0, 1)
+    if options.get("preserve_colour"):
+        output = preserve_colour(output, net.fit_size(content))
+    progress(1.0, None)
+    return output
+
+
 METHODS: dict[str, Method] = {
     "Gatys (EfficientNet-Lite0)": Method("gatys", True, load_gatys, run_gatys),
+    "AdaIN (fast: trained decoder)": Method("adain", True, load_adain, run_adain),
     "CycleGAN (registered generator)": Method("cyclegan", False, load_cyclegan, run_cyclegan),
 }
