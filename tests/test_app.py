@@ -21,6 +21,7 @@ from artclf.app import store
 from artclf.app.classify import UploadError, check_upload
 from artclf.predict import predict
 from artclf.tracking.registry import register_run, resolve_checkpoint
+from artclf.train import train
 from conftest import compose_cfg, train_tiny
 
 PAGE = Path(store.__file__).with_name("page.py")
@@ -239,8 +240,8 @@ def test_stylise_adain_is_the_fast_default_with_alpha_and_colour(
     at.slider(key="stylise-size").set_value(64)
     at = at.run()
     paths = dict(_examples(at))
-    content = image_io.load_image(paths[at.selectbox(key="content-example").value], 64)
-    style = image_io.load_image(paths[at.selectbox(key="style-example").value])
+    content = image_io.read_image_tensor(paths[at.selectbox(key="content-example").value], 64)
+    style = image_io.read_image_tensor(paths[at.selectbox(key="style-example").value])
     net = load_adain(adain_registered)
 
     def stylise(alpha: float, colour: bool) -> torch.Tensor:

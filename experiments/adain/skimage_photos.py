@@ -18,7 +18,7 @@ TRAIN = ("brick", "grass", "gravel", "horse", "page", "text", "moon", "colorwhee
 def main(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in TRAIN:
-        io.to_pil(io.load_image(f"{io.SKIMAGE_PREFIX}{name}")).save(folder / f"{name}.png")
+        io.to_pil(io.read_image_tensor(f"{io.SKIMAGE_PREFIX}{name}")).save(folder / f"{name}.png")
     print(f"{len(TRAIN)} photos in {folder}")
 
 
