@@ -45,22 +45,19 @@ SIGNATURE = ModelSignature(
 )
 
 
-def decode(item: Any, size: int, resize: str) -> np.ndarray:
-    """One image as training saw it: ``size``×``size``×3 uint8, made square by the ``resize``
-    policy training used (``artclf.data.images.read_square_rgb`` for every input kind)."""
-    from PIL import Image
-
-    from artclf.data.images import read_square_rgb, to_rgb
-    from artclf.data.resize import fit
-
+def image_source(item: Any) -> str | Path | io.BytesIO | np.ndarray:
+    """What a logged model's input item holds: a path, encoded bytes (base64 text once they
+    went through JSON, as model serving sends them) as a readable buffer, or a checked uint8
+    ``H×W×3`` (or ×4) array. The one place both pyfunc models (classifier, CycleGAN) read
+    their input kinds."""
     if isinstance(item, bytes | bytearray):
-        return read_square_rgb(io.BytesIO(item), size, resize)
+        return io.BytesIO(item)
     if isinstance(item, Path) or (isinstance(item, str) and Path(item).is_file()):
-        return read_square_rgb(item, size, resize)
-    if isinstance(item, str):  # bytes that went through JSON (model serving) arrive as base64
+        return item
+    if isinstance(item, str):
         try:
-            return read_square_rgb(io.BytesIO(base64.b64decode(item)), size, resize)
-        except (binascii.Error, OSError):
+            return io.BytesIO(base64.b64decode(item, validate=True))
+        except binascii.Error:
             raise FileNotFoundError(
                 f"image {item[:80]!r} is neither a file nor base64-encoded image bytes"
             ) from None
@@ -69,10 +66,23 @@ def decode(item: Any, size: int, resize: str) -> np.ndarray:
         raise ValueError(
             f"an image array must be uint8 H×W×3 (or ×4); got {array.dtype} {array.shape}"
         )
-    if array.shape == (size, size, 3):
-        return array
-    image = to_rgb(Image.fromarray(array))
-    return fit(image, size, resize)
+    return array
+
+
+def decode(item: Any, size: int, resize: str) -> np.ndarray:
+    """One image as training saw it: ``size``×``size``×3 uint8, made square by the ``resize``
+    policy training used (``artclf.data.images.read_square_rgb`` for every input kind)."""
+    from PIL import Image
+
+    from artclf.data.images import read_square_rgb, to_rgb
+    from artclf.data.resize import fit
+
+    source = image_source(item)
+    if not isinstance(source, np.ndarray):
+        return read_square_rgb(source, size, resize)
+    if source.shape == (size, size, 3):
+        return source
+    return fit(to_rgb(Image.fromarray(source)), size, resize)
 
 
 def as_items(model_input: Any) -> Sequence[Any]:
@@ -169,21 +179,38 @@ def log_classifier(
 ) -> mlflow.models.model.ModelInfo:
     """Log the pyfunc model to the active run. ``example`` (one uint8 image) becomes the input
     example as PNG bytes; logging it also checks that the saved model loads and predicts."""
-    from omegaconf import OmegaConf
     from PIL import Image
 
     png = io.BytesIO()
     Image.fromarray(example).save(png, format="PNG")
+    code = Path(__file__).with_name("pyfunc_code.py")
+    metadata = model_metadata(module, config, fingerprint)
+    return log_packaged_model(ckpt_path, config, code, SIGNATURE, png.getvalue(), metadata)
+
+
+def log_packaged_model(
+    ckpt_path: str,
+    config: dict[str, Any],
+    code: Path,
+    signature: ModelSignature,
+    example: bytes,
+    metadata: dict[str, Any],
+) -> mlflow.models.model.ModelInfo:
+    """Log a pyfunc model of artclf's shape to the active run: ``code`` (models-from-code),
+    the weights-only checkpoint and the config as artifacts, ``example`` (encoded image
+    bytes) as the input example; MLflow checks that the saved model loads and predicts."""
+    from omegaconf import OmegaConf
+
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = slim_checkpoint(ckpt_path, Path(tmp) / "model.ckpt")
         config_file = Path(tmp) / "config.yaml"
         config_file.write_text(OmegaConf.to_yaml(config))
         return mlflow.pyfunc.log_model(
             name=MODEL_NAME,
-            python_model=str(Path(__file__).with_name("pyfunc_code.py")),
+            python_model=str(code),
             artifacts={CHECKPOINT: str(checkpoint), CONFIG: str(config_file)},
-            signature=SIGNATURE,
-            input_example=pd.DataFrame({IMAGE_COLUMN: [png.getvalue()]}),
+            signature=signature,
+            input_example=pd.DataFrame({IMAGE_COLUMN: [example]}),
             pip_requirements=requirements(),
-            metadata=model_metadata(module, config, fingerprint),
+            metadata=metadata,
         )

@@ -11,10 +11,6 @@ images go through the very code ``python -m artclf.stylize ckpt_path=…`` runs.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,24 +41,14 @@ def signature(image_size: int) -> ModelSignature:
 
 def open_image(item: Any) -> Image.Image:
     """A path, encoded bytes, base64 text (bytes after JSON) or a uint8 array, as RGB."""
-    if isinstance(item, bytes | bytearray):
-        return Image.open(io.BytesIO(item)).convert("RGB")
-    if isinstance(item, Path) or (isinstance(item, str) and Path(item).is_file()):
-        with Image.open(item) as image:
-            return image.convert("RGB")
-    if isinstance(item, str):
-        try:
-            return Image.open(io.BytesIO(base64.b64decode(item))).convert("RGB")
-        except (binascii.Error, OSError):
-            raise FileNotFoundError(
-                f"image {item[:80]!r} is neither a file nor base64-encoded image bytes"
-            ) from None
-    array = np.asarray(item)
-    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise ValueError(
-            f"an image array must be uint8 H×W×3 (or ×4); got {array.dtype} {array.shape}"
-        )
-    return Image.fromarray(array).convert("RGB")
+    from artclf.data.images import to_rgb
+    from artclf.tracking.pyfunc_model import image_source
+
+    source = image_source(item)
+    if isinstance(source, np.ndarray):
+        return to_rgb(Image.fromarray(source))
+    with Image.open(source) as image:
+        return to_rgb(image)
 
 
 class ImageTranslator(mlflow.pyfunc.PythonModel):
@@ -93,35 +79,18 @@ def log_cyclegan(
 ) -> mlflow.models.model.ModelInfo:
     """Log the translator to the active run; ``example`` (one encoded image) is the input
     example, which MLflow checks by loading the saved model and translating it."""
-    from omegaconf import OmegaConf
-
-    from artclf.tracking.pyfunc_model import (
-        CHECKPOINT,
-        CONFIG,
-        IMAGE_COLUMN,
-        MODEL_NAME,
-        requirements,
-        slim_checkpoint,
-    )
+    from artclf.tracking.pyfunc_model import log_packaged_model
 
     image_size = int(config["data"]["image_size"])
-    with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = slim_checkpoint(ckpt_path, Path(tmp) / "model.ckpt")
-        config_file = Path(tmp) / "config.yaml"
-        config_file.write_text(OmegaConf.to_yaml(config))
-        return mlflow.pyfunc.log_model(
-            name=MODEL_NAME,
-            python_model=str(Path(__file__).with_name("pyfunc_code.py")),
-            artifacts={CHECKPOINT: str(checkpoint), CONFIG: str(config_file)},
-            signature=signature(image_size),
-            input_example=pd.DataFrame({IMAGE_COLUMN: [example]}),
-            pip_requirements=requirements(),
-            metadata={
-                "artclf": {
-                    "kind": "image-translator",
-                    "directions": {"a2b": "domain A -> B", "b2a": "domain B -> A"},
-                    "domains": {k: config["data"].get(f"domain_{k}") for k in ("a", "b")},
-                    "preprocessing": {"size": f"longer side to {image_size} (param size)"},
-                }
-            },
-        )
+    metadata = {
+        "artclf": {
+            "kind": "image-translator",
+            "directions": {"a2b": "domain A -> B", "b2a": "domain B -> A"},
+            "domains": {k: config["data"].get(f"domain_{k}") for k in ("a", "b")},
+            "preprocessing": {"size": f"longer side to {image_size} (param size)"},
+        }
+    }
+    code = Path(__file__).with_name("pyfunc_code.py")
+    return log_packaged_model(
+        str(ckpt_path), config, code, signature(image_size), example, metadata
+    )
