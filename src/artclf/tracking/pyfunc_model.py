@@ -55,9 +55,13 @@ def image_source(item: Any) -> str | Path | io.BytesIO | np.ndarray:
     if isinstance(item, Path) or (isinstance(item, str) and Path(item).is_file()):
         return item
     if isinstance(item, str):
+        from PIL import Image
+
         try:
-            return io.BytesIO(base64.b64decode(item, validate=True))
-        except binascii.Error:
+            encoded = base64.b64decode(item)
+            Image.open(io.BytesIO(encoded)).close()  # reads the header only: is it an image?
+            return io.BytesIO(encoded)
+        except (binascii.Error, OSError):
             raise FileNotFoundError(
                 f"image {item[:80]!r} is neither a file nor base64-encoded image bytes"
             ) from None

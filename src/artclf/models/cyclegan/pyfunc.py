@@ -48,6 +48,7 @@ def open_image(item: Any) -> Image.Image:
     if isinstance(source, np.ndarray):
         return to_rgb(Image.fromarray(source))
     with Image.open(source) as image:
+        image.load()  # decode now: the file closes when the block ends
         return to_rgb(image)
 
 
