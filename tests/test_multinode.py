@@ -5,10 +5,15 @@ with 4 GPUs per node sets in its task 5."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import lightning as L
 import pytest
 from hydra import compose, initialize_config_dir
+from lightning.fabric.utilities.rank_zero import rank_zero_only as fabric_rank_zero_only
 from lightning.pytorch.plugins.environments import SLURMEnvironment
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import OmegaConf
 
 from artclf.config import CONFIG_DIR, to_plain
@@ -38,11 +43,20 @@ def composed(*overrides: str):
 
 
 @pytest.fixture
-def slurm_task(monkeypatch: pytest.MonkeyPatch) -> None:
+def slurm_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SLURM's variables for task 5; afterwards, the process as it was: a Trainer built here
+    sets Lightning's global rank (rank_zero_only.rank = 5 would silence every later test's
+    rank-zero logging) and may export variables of its own."""
     for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "TORCHELASTIC_RUN_ID"):
         monkeypatch.delenv(key, raising=False)
     for key, value in TASK_5_OF_8.items():
         monkeypatch.setenv(key, value)
+    environment, rank = dict(os.environ), rank_zero_only.rank
+    yield
+    os.environ.clear()
+    os.environ.update(environment)
+    for holder in (rank_zero_only, fabric_rank_zero_only):
+        holder.rank = rank
 
 
 def test_the_launcher_asks_slurm_for_one_task_per_gpu_on_every_node() -> None:

@@ -32,7 +32,7 @@ def explain(cfg: DictConfig) -> list[Path]:
     method, task, target = str(cfg.method), cfg.get("task"), cfg.get("target")
     written = write_overlays(module, paths, images, out_dir, method, task, target)
     if cfg.logger.enabled:  # the overlays as artifacts of a run linked to the training's
-        log_derived_results(cfg, cfg.ckpt_path, {}, out_dir)
+        log_derived_results(cfg, cfg.ckpt_path, {}, out_dir, artifact_path="explain")
     log.info("wrote %d %s overlays to %s", len(written), cfg.method, out_dir)
     return written
 

@@ -61,12 +61,18 @@ def derived_run(cfg: DictConfig, ckpt_path: str | Path) -> Iterator[mlflow.Activ
 
 
 def log_derived_results(
-    cfg: DictConfig, ckpt_path: str | Path, metrics: dict[str, float], folder: Path
+    cfg: DictConfig,
+    ckpt_path: str | Path,
+    metrics: dict[str, float],
+    folder: Path,
+    artifact_path: str | None = None,
 ) -> None:
     """A derived run of ``ckpt_path`` holding ``metrics`` and the files of ``folder`` (under
-    its ``folder.name``); nothing when tracking is off."""
+    ``artifact_path``, default ``folder.name``); nothing when tracking is off."""
     with derived_run(cfg, ckpt_path) as run:
         if run is None:
             return
         log_metrics(run.info.run_id, metrics)
-        mlflow.log_artifacts(str(folder), artifact_path=folder.name, run_id=run.info.run_id)
+        mlflow.log_artifacts(
+            str(folder), artifact_path=artifact_path or folder.name, run_id=run.info.run_id
+        )
