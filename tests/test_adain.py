@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from artclf.models.adain import AdaINModule, load_adain
+from artclf.style import image_io
 from artclf.style.adain import adain
 from artclf.style.errors import StyleTransferError
 from artclf.style.losses import gram_matrix, mean_std, style_loss
@@ -155,6 +159,35 @@ def test_train_register_and_stylize_through_the_registry(
     assert not any(k.startswith("net.taps.") for k in ckpt["state_dict"])
     net = load_adain("models:/adain@champion")
     assert net.decoder.net[1].out_channels == 16
+    assert version.source.startswith("models:/m-")  # the logged style-transfer model
+
+    # The registered model stylises (content, style) pairs in a plain Python session, with the
+    # same pixels as the decoder itself.
+    content, style = contents / "0.png", styles / "1.png"
+    script = f"""
+import mlflow, numpy as np, pandas as pd
+model = mlflow.pyfunc.load_model("models:/adain@champion")
+style = open({str(style)!r}, "rb").read()  # bytes, as a served request holds them
+pairs = pd.DataFrame({{"content": [{str(content)!r}], "style": [style]}})
+out = model.predict(pairs, params={{"alpha": 0.5}})
+assert model.metadata.signature is not None and model.metadata.saved_input_example_info
+np.save({str(tmp_path / "served.npy")!r}, out[0])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    image = net.fit_size(image_io.read_image_tensor(str(content), SIZE))
+    fitted = image_io.fit_to(image_io.read_image_tensor(str(style)), *image.shape[-2:])
+    with torch.no_grad():
+        own = net(image, [fitted], 0.5)
+    served = np.load(tmp_path / "served.npy")
+    assert served.dtype == np.uint8 and served.shape == (*image.shape[-2:], 3)
+    np.testing.assert_array_equal(served, np.asarray(image_io.to_pil(own.clamp(0, 1))))
 
     out_dir = tmp_path / "styled"
     metrics = stylize(

@@ -1,6 +1,6 @@
-"""The end of a tracked classification or CycleGAN run: log its MLflow Model (classifiers: tag
-the data fingerprint too) and register it when the config asks (``logger.register`` /
-``logger.registered_model_name``).
+"""The end of a tracked classification, CycleGAN or AdaIN run: log its MLflow Model
+(classifiers: tag the data fingerprint too) and register it when the config asks
+(``logger.register`` / ``logger.registered_model_name``).
 
 Inside a sweep each job only logs its model; the sweep's end registers the best job
 (``artclf.tracking.sweep.RegisterBestJob``) unless ``logger.register_sweep=all``.
@@ -90,6 +90,22 @@ def publish_cyclegan(
     register(cfg, run_id)
 
 
+def publish_adain(
+    cfg: DictConfig, run_id: str, trainer: L.Trainer, datamodule, best_path: str
+) -> None:
+    """Log the style-transfer model (the decoder of ``best_path``) to the run; register it."""
+    from artclf.models.adain_pyfunc import log_adain
+
+    if not cfg.logger.get("log_model", True):
+        return
+    ckpt = final_checkpoint(trainer, best_path, Path(cfg.paths.run_dir))
+    pair = datamodule.train_set
+    content, style = (Path(images[0]).read_bytes() for images in (pair.a, pair.b))
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    log_adain(ckpt, config, content, style)
+    register(cfg, run_id)
+
+
 def register(cfg: DictConfig, run_id: str) -> None:
     """Register the run's logged model when the config asks; in a sweep, leave it to the end."""
     from artclf.tracking.registry import register_trained
@@ -106,17 +122,15 @@ def register(cfg: DictConfig, run_id: str) -> None:
 
 def publish_run(cfg: DictConfig, run_id: str, trainer: L.Trainer, built: Built, best: str) -> None:
     """The end of any tracked training (``trainer`` fitted ``built``; ``best`` its best
-    checkpoint): a classifier's or CycleGAN's MLflow Model (and registration), the best
-    checkpoint as an artifact, an AdaIN decoder's registration."""
+    checkpoint): the MLflow Model of a classifier, CycleGAN or AdaIN network (and its
+    registration), the best checkpoint as an artifact."""
     task = cfg.get("task", "classify")
     if task == "classify":
         publish_classifier(cfg, run_id, trainer, built.module, built.datamodule, best)
     if task == "cyclegan":
         publish_cyclegan(cfg, run_id, trainer, built.datamodule, best)
+    if task == "adain":
+        publish_adain(cfg, run_id, trainer, built.datamodule, best)
     if not (cfg.logger.get("log_checkpoint") and best):
         return
     mlflow.log_artifact(best, artifact_path="checkpoints")
-    if task == "adain" and (name := registration_name(cfg)):
-        from artclf.tracking.registry import register_trained
-
-        register_trained(run_id, name)  # a classifier registers its pyfunc model above

@@ -73,6 +73,21 @@ def image_source(item: Any) -> str | Path | io.BytesIO | np.ndarray:
     return array
 
 
+def read_rgb(item: Any):
+    """Any input kind (``image_source``) as a decoded RGB PIL image, at its own size: what the
+    style-transfer models (CycleGAN, AdaIN) take."""
+    from PIL import Image
+
+    from artclf.data.images import to_rgb
+
+    source = image_source(item)
+    if isinstance(source, np.ndarray):
+        return to_rgb(Image.fromarray(source))
+    with Image.open(source) as image:
+        image.load()  # decode now: the file closes when the block ends
+        return to_rgb(image)
+
+
 def decode(item: Any, size: int, resize: str) -> np.ndarray:
     """One image as training saw it: ``size``×``size``×3 uint8, made square by the ``resize``
     policy training used (``artclf.data.images.read_square_rgb`` for every input kind)."""
@@ -189,7 +204,8 @@ def log_classifier(
     Image.fromarray(example).save(png, format="PNG")
     code = Path(__file__).with_name("pyfunc_code.py")
     metadata = model_metadata(module, config, fingerprint)
-    return log_packaged_model(ckpt_path, config, code, SIGNATURE, png.getvalue(), metadata)
+    example_frame = pd.DataFrame({IMAGE_COLUMN: [png.getvalue()]})
+    return log_packaged_model(ckpt_path, config, code, SIGNATURE, example_frame, metadata)
 
 
 def log_packaged_model(
@@ -197,12 +213,12 @@ def log_packaged_model(
     config: dict[str, Any],
     code: Path,
     signature: ModelSignature,
-    example: bytes,
+    example: pd.DataFrame,
     metadata: dict[str, Any],
 ) -> mlflow.models.model.ModelInfo:
     """Log a pyfunc model of artclf's shape to the active run: ``code`` (models-from-code),
-    the weights-only checkpoint and the config as artifacts, ``example`` (encoded image
-    bytes) as the input example; MLflow checks that the saved model loads and predicts."""
+    the weights-only checkpoint and the config as artifacts, ``example`` (a row of encoded
+    image bytes) as the input example; MLflow checks that the saved model loads and predicts."""
     from omegaconf import OmegaConf
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,7 +230,7 @@ def log_packaged_model(
             python_model=str(code),
             artifacts={CHECKPOINT: str(checkpoint), CONFIG: str(config_file)},
             signature=signature,
-            input_example=pd.DataFrame({IMAGE_COLUMN: [example]}),
+            input_example=example,
             pip_requirements=requirements(),
             metadata=metadata,
         )

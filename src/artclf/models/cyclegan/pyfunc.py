@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
-from PIL import Image
 
 from artclf.models.cyclegan.apply import translate
 from artclf.models.cyclegan.loader import check_direction
@@ -39,19 +38,6 @@ def signature(image_size: int) -> ModelSignature:
     )
 
 
-def open_image(item: Any) -> Image.Image:
-    """A path, encoded bytes, base64 text (bytes after JSON) or a uint8 array, as RGB."""
-    from artclf.data.images import to_rgb
-    from artclf.tracking.pyfunc_model import image_source
-
-    source = image_source(item)
-    if isinstance(source, np.ndarray):
-        return to_rgb(Image.fromarray(source))
-    with Image.open(source) as image:
-        image.load()  # decode now: the file closes when the block ends
-        return to_rgb(image)
-
-
 class ImageTranslator(mlflow.pyfunc.PythonModel):
     """``predict`` returns one uint8 ``H×W×3`` array per input image."""
 
@@ -62,7 +48,7 @@ class ImageTranslator(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         from artclf.style import image_io
-        from artclf.tracking.pyfunc_model import as_items
+        from artclf.tracking.pyfunc_model import as_items, read_rgb
 
         params = params or {}
         direction = check_direction(str(params.get("direction", DEFAULT_DIRECTION)))
@@ -70,7 +56,7 @@ class ImageTranslator(mlflow.pyfunc.PythonModel):
         size = params.get("size")
         outputs = []
         for item in as_items(model_input):
-            image = image_io.from_pil(open_image(item), None if size is None else int(size))
+            image = image_io.from_pil(read_rgb(item), None if size is None else int(size))
             outputs.append(np.asarray(image_io.to_pil(translate(generator, image))))
         return outputs
 
@@ -80,7 +66,7 @@ def log_cyclegan(
 ) -> mlflow.models.model.ModelInfo:
     """Log the translator to the active run; ``example`` (one encoded image) is the input
     example, which MLflow checks by loading the saved model and translating it."""
-    from artclf.tracking.pyfunc_model import log_packaged_model
+    from artclf.tracking.pyfunc_model import IMAGE_COLUMN, log_packaged_model
 
     image_size = int(config["data"]["image_size"])
     metadata = {
@@ -92,6 +78,5 @@ def log_cyclegan(
         }
     }
     code = Path(__file__).with_name("pyfunc_code.py")
-    return log_packaged_model(
-        str(ckpt_path), config, code, signature(image_size), example, metadata
-    )
+    frame = pd.DataFrame({IMAGE_COLUMN: [example]})
+    return log_packaged_model(str(ckpt_path), config, code, signature(image_size), frame, metadata)
