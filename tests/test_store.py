@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from artclf.tracking.retry import retry_locked
 from artclf.tracking.store import is_database, lock_path
 
 #: What each process does first: open the store the way every artclf command does, then write.
@@ -50,3 +51,35 @@ def test_lock_lives_beside_a_sqlite_file_and_servers_need_none(tmp_path: Path) -
     assert is_database("postgresql+psycopg2://u@127.0.0.1/db")
     assert not is_database("http://127.0.0.1:5000")
     assert not is_database(str(tmp_path / "mlruns"))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "database is locked",
+        "(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id",
+        "(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint",
+    ],
+)
+def test_a_write_that_lost_a_race_is_tried_again(message: str) -> None:
+    calls: list[int] = []
+
+    def write() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError(message)
+        return "written"
+
+    assert retry_locked(write) == "written" and len(calls) == 2
+
+
+def test_other_errors_are_not_retried() -> None:
+    calls: list[int] = []
+
+    def write() -> None:
+        calls.append(1)
+        raise RuntimeError("RESOURCE_ALREADY_EXISTS: registered model 'x' already exists")
+
+    with pytest.raises(RuntimeError, match="already exists"):
+        retry_locked(write)
+    assert len(calls) == 1

@@ -19,6 +19,8 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.types import ColSpec, DataType, Schema
 from omegaconf import DictConfig
 
+from artclf.tracking.retry import retry_locked
+
 SPLITS = ("train", "val", "test")
 COUNT_TAG = "images"
 
@@ -70,4 +72,4 @@ def log_data_inputs(cfg: DictConfig, datamodule: Any) -> None:
             datasets.append(SplitDataset(root, f"{name}/{split}", digest, counts))
             contexts.append(split)
             tags.append({COUNT_TAG: str(count)})
-    mlflow.log_inputs(datasets, contexts, tags)
+    retry_locked(mlflow.log_inputs, datasets, contexts, tags)  # every job logs the same data
