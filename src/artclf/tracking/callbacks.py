@@ -4,6 +4,7 @@ per-class table, and a Grad-CAM grid of right and wrong test predictions."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import lightning as L
@@ -15,7 +16,7 @@ def mlflow_logger(trainer: L.Trainer) -> MLFlowLogger | None:
     return next((lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger)), None)
 
 
-class RunReport(Callback):
+class RunReport(Callback, ABC):
     """A report made once the best checkpoint has been tested; the trainer that tests (after
     a multi-process fit, a one-device one: ``artclf.distributed``) must carry it."""
 
@@ -24,8 +25,9 @@ class RunReport(Callback):
         if logger is not None and trainer.is_global_zero:
             self.report(logger, trainer, pl_module)
 
+    @abstractmethod
     def report(self, logger: MLFlowLogger, trainer: L.Trainer, module: Any) -> None:
-        raise NotImplementedError
+        """Log this report to ``logger``'s run."""
 
 
 class TestReports(RunReport):

@@ -75,34 +75,26 @@ def publish_classifier(
     register(cfg, run_id)
 
 
-def publish_cyclegan(
+def publish_style_network(
     cfg: DictConfig, run_id: str, trainer: L.Trainer, datamodule, best_path: str
 ) -> None:
-    """Log the translator model (both generators of ``best_path``) to the run; register it."""
-    from artclf.models.cyclegan.pyfunc import log_cyclegan
-
-    if not cfg.logger.get("log_model", True):
-        return
-    ckpt = final_checkpoint(trainer, best_path, Path(cfg.paths.run_dir))
-    example = Path(datamodule.train_set.a[0]).read_bytes()
-    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    log_cyclegan(ckpt, config, example)
-    register(cfg, run_id)
-
-
-def publish_adain(
-    cfg: DictConfig, run_id: str, trainer: L.Trainer, datamodule, best_path: str
-) -> None:
-    """Log the style-transfer model (the decoder of ``best_path``) to the run; register it."""
-    from artclf.models.adain_pyfunc import log_adain
-
+    """Log a style-transfer network's MLflow Model (CycleGAN: both generators; AdaIN: the
+    decoder) from ``best_path`` to the run, the first training images of its two folders as
+    the input example; register it."""
     if not cfg.logger.get("log_model", True):
         return
     ckpt = final_checkpoint(trainer, best_path, Path(cfg.paths.run_dir))
     pair = datamodule.train_set
-    content, style = (Path(images[0]).read_bytes() for images in (pair.a, pair.b))
+    first_a, first_b = (Path(images[0]).read_bytes() for images in (pair.a, pair.b))
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    log_adain(ckpt, config, content, style)
+    if cfg.task == "cyclegan":
+        from artclf.models.cyclegan.pyfunc import log_cyclegan
+
+        log_cyclegan(ckpt, config, first_a)
+    else:
+        from artclf.models.adain_pyfunc import log_adain
+
+        log_adain(ckpt, config, first_a, first_b)
     register(cfg, run_id)
 
 
@@ -127,10 +119,8 @@ def publish_run(cfg: DictConfig, run_id: str, trainer: L.Trainer, built: Built, 
     task = cfg.get("task", "classify")
     if task == "classify":
         publish_classifier(cfg, run_id, trainer, built.module, built.datamodule, best)
-    if task == "cyclegan":
-        publish_cyclegan(cfg, run_id, trainer, built.datamodule, best)
-    if task == "adain":
-        publish_adain(cfg, run_id, trainer, built.datamodule, best)
+    if task in ("cyclegan", "adain"):
+        publish_style_network(cfg, run_id, trainer, built.datamodule, best)
     if not (cfg.logger.get("log_checkpoint") and best):
         return
     mlflow.log_artifact(best, artifact_path="checkpoints")
