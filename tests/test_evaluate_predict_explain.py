@@ -121,7 +121,8 @@ def test_predict_gives_ranked_top_k_per_image(trained: dict) -> None:
     results = predict(cfg)
     assert len(results) == len(list(folder.iterdir()))
     for result in results:
-        ranked = result["predictions"]["label"]
+        assert list(result["predictions"]) == ["origin_style"]  # the data's label column
+        ranked = result["predictions"]["origin_style"]
         probs = [r["probability"] for r in ranked]
         assert len(ranked) == 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1.0001
         assert ranked[0]["label"].startswith(("AI_", "human_"))
@@ -161,7 +162,7 @@ def test_command_lines(trained: dict, tmp_path: Path) -> None:
     out = run_cli("predict", ckpt, f"input={image}", "output=json", "top_k=2", home=tmp_path)
     assert out.returncode == 0, out.stderr
     (result,) = json.loads(out.stdout)
-    assert result["path"] == str(image) and len(result["predictions"]["label"]) == 2
+    assert result["path"] == str(image) and len(result["predictions"]["origin_style"]) == 2
 
     out = run_cli(
         "explain", ckpt, f"input={image}", f"output_dir={tmp_path / 'cams'}", home=tmp_path
