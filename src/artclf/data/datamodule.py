@@ -190,7 +190,6 @@ class ArtDataModule(L.LightningDataModule):
             rows = {path: i for i, path in enumerate(scanned)}
         self.records = self.spec.records(scan)
         self.classes = self.records.classes
-        self.num_classes = len(self.classes)
         self.tasks: dict[str, list[str]] = self.records.tasks
         self.skipped: Counter = self.records.skipped
         weights = self.records.class_weights

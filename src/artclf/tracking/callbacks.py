@@ -38,8 +38,6 @@ class TestReports(RunReport):
 
         from artclf.reports import confusion_matrix_figure, per_class_report
 
-        if not hasattr(module, "reports"):
-            return
         task, classes = next(iter(module.tasks.items()))
         if not module.reports[task]["confusion"].update_called:
             return
