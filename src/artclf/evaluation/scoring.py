@@ -34,16 +34,6 @@ class Evaluation:
     #: evaluated images the checkpoint was trained (``train``) or selected (``val``) on
     seen: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def confusion(self) -> np.ndarray:
-        """The first task's confusion matrix."""
-        return next(iter(self.confusions.values()))
-
-    @property
-    def classes(self) -> list[str]:
-        """The first task's classes."""
-        return next(iter(self.tasks.values()))
-
 
 @dataclass
 class TaskScores:
