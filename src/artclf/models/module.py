@@ -39,7 +39,9 @@ def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
         return checkpoint
     labels = (hparams.get("data") or {}).get("labels")
     if labels is None:
-        raise ValueError("this checkpoint stores no data.labels to name its task; retrain it")
+        raise ValueError(
+            "this older checkpoint stores no data.labels to name its task by; retrain it"
+        )
     task = str(labels if isinstance(labels, str) else labels[0])
     hparams["class_names"] = {task: list(names)}
     weights = hparams.get("class_weights")
