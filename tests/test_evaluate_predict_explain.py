@@ -58,8 +58,9 @@ def test_evaluate_rebuilds_the_training_test_split(trained: dict) -> None:
     cfg = compose_cfg("evaluate", trained["home"], f"ckpt_path={trained['ckpt']}")
     result = evaluate(cfg)
     assert result.metrics["test/n_images"] == 2 * 30  # 2 test images in each of 30 folders
-    assert 0 <= result.metrics["test/acc"] <= 1 and result.confusion.sum() == 60
-    assert len(result.classes) == 20
+    assert 0 <= result.metrics["test/acc"] <= 1
+    assert list(result.tasks) == ["origin_style"] and len(result.tasks["origin_style"]) == 20
+    assert result.confusions["origin_style"].sum() == 60
     assert result.seen == {"train": 0, "val": 0}  # the test split: no training image
     client = trained["client"]
     (run,) = client.search_runs(
