@@ -128,9 +128,8 @@ class ClassificationModule(L.LightningModule):
             if stage == "test":
                 self.reports[task].update(logits[task], targets[task])
             if several:
-                self.log(
-                    f"{stage}/{task}/loss", losses[-1], on_step=False, on_epoch=True, sync_dist=True
-                )
+                name = f"{metric_prefix(stage, task, self.tasks)}loss"
+                self.log(name, losses[-1], on_step=False, on_epoch=True, sync_dist=True)
                 accuracy.append((logits[task].argmax(1) == targets[task]).float().mean())
         loss = torch.stack(losses).sum()
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
