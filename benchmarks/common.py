@@ -46,10 +46,14 @@ def small_model_cfg(arch: str, image_size: int) -> dict:
     return {"arch": arch, "image_size": image_size, "pretrained": False, "pool": pool}
 
 
+#: the one task of the benchmark models (their networks return ``{TASK: logits}``)
+TASK = "style"
+
+
 def small_model(arch: str, image_size: int, num_classes: int = 20) -> nn.Module:
     from artclf.models.classifier import create_classifier
 
-    return create_classifier(small_model_cfg(arch, image_size), num_classes)
+    return create_classifier(small_model_cfg(arch, image_size), {TASK: num_classes})
 
 
 #: ``conf/aug/light.yaml``: what the input and end-to-end rows augment with.

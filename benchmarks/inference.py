@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.common import Row, small_model, small_model_cfg, throughput
+from benchmarks.common import TASK, Row, small_model, small_model_cfg, throughput
 
 
 def inference_row(arch: str, image_size: int, seconds: float, batch: int = 32) -> Row:
@@ -84,7 +84,7 @@ def app_latency_rows(arch: str, image_size: int, count: int = 30) -> list[Row]:
 
     module = ClassificationModule(
         model=small_model_cfg(arch, image_size),
-        class_names=[f"class{i}" for i in range(20)],
+        class_names={TASK: [f"class{i}" for i in range(20)]},
         optim={"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3},
     ).eval()
     rng = np.random.default_rng(0)

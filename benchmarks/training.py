@@ -9,20 +9,21 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from benchmarks.common import LIGHT_AUG, Row, quiet_trainer, small_model, small_model_cfg
+from benchmarks.common import LIGHT_AUG, TASK, Row, quiet_trainer, small_model, small_model_cfg
 
 
 def training_loop_row(arch: str, image_size: int, epochs: int, batch: int = 32) -> Row:
     """Our LightningModule under a Trainer vs a bare loop over the same network, batches and
     optimiser, each for ``epochs`` epochs: what the framework costs per image."""
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import DataLoader
 
     from artclf.models.module import ClassificationModule
 
     images = torch.randn(16 * batch, 3, image_size, image_size)
-    loader = DataLoader(TensorDataset(images, torch.randint(0, 20, (len(images),))), batch)
+    labels = torch.randint(0, 20, (len(images),))
+    loader = DataLoader([(x, {TASK: y}) for x, y in zip(images, labels, strict=True)], batch)
     optim = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 1e-3, "momentum": 0.9}
-    classes = [str(i) for i in range(20)]
+    classes = {TASK: [str(i) for i in range(20)]}
 
     def bare() -> float:
         net = small_model(arch, image_size)
@@ -33,7 +34,7 @@ def training_loop_row(arch: str, image_size: int, epochs: int, batch: int = 32) 
             net.train()
             for x, y in loader:
                 optimizer.zero_grad(set_to_none=True)
-                loss_fn(net(x), y).backward()
+                loss_fn(net(x)[TASK], y[TASK]).backward()
                 optimizer.step()
         return time.perf_counter() - start
 
@@ -70,7 +71,7 @@ def end_to_end_row(root: Path, arch: str, image_size: int, epochs: int = 1, batc
         )  # fmt: skip
         datamodule.setup("fit")
         classes = datamodule.classes
-        module = ClassificationModule(small_model_cfg(arch, image_size), classes, optim)
+        module = ClassificationModule(small_model_cfg(arch, image_size), datamodule.tasks, optim)
         trainer = quiet_trainer(
             epochs, devices=1, precision=device_precision(), limit_val_batches=0
         )
@@ -87,7 +88,7 @@ def end_to_end_row(root: Path, arch: str, image_size: int, epochs: int = 1, batc
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = nn.functional.cross_entropy(net(x), y)
+            loss = nn.functional.cross_entropy(net(x)[TASK], y)
         loss.backward()
         optimizer.step()
 

@@ -78,10 +78,10 @@ def test_classify_example_shows_predicts_top5_and_gradcam(app: AppTest, register
     path = next(Path(p) for c, p in _examples(at) if c == example.options[1])
     shown = shown_top(at)
     assert shown == predicted_top(registered, path)
-    assert len(shown["label"]) == 5
-    assert at.subheader[0].value.startswith(shown["label"][0][0])
+    assert len(shown["origin_style"]) == 5
+    assert at.subheader[0].value.startswith(shown["origin_style"][0][0])
     captions = [c for i in at.tabs[0].image for c in i.captions]
-    assert captions == [path.name, f"Grad-CAM: {shown['label'][0][0]}"]
+    assert captions == [path.name, f"Grad-CAM: {shown['origin_style'][0][0]}"]
     card = "\n".join(m.value for m in at.markdown)
     assert "Test accuracy: " in card and registered["run_id"] in card
     # another class for Grad-CAM: re-rendered, no error

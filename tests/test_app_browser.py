@@ -129,7 +129,7 @@ def test_two_browser_sessions_classify_upload_and_stylise(
         visible_tab(first).get_by_text("Upload", exact=True).click()
         visible_tab(first).locator("input[type=file]").set_input_files(str(painting))
         on_second = shown_top(second)
-        assert set(on_second) == {"label"} and len(on_second["label"]) == 5
+        assert set(on_second) == {"origin_style"} and len(on_second["origin_style"]) == 5
         on_first = shown_top(first, painting.name)
         assert on_first == expected_top(served, painting, monkeypatch)
         first.screenshot(path=tmp_path / "classify.png", full_page=True)

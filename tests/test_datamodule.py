@@ -24,12 +24,14 @@ def build(make_cfg, *overrides: str) -> ArtDataModule:
 
 def test_default_data_after_setup(make_cfg):
     dm = build(make_cfg, "aug=aggressive")
-    assert dm.num_classes == 20 == len(dm.classes) and dm.classes == sorted(dm.classes)
+    assert list(dm.tasks) == ["origin_style"] and dm.tasks["origin_style"] == dm.classes
+    assert len(dm.classes) == 20 and dm.classes == sorted(dm.classes)
     assert dm.split_sizes == {"train": 160, "val": 20, "test": 60}
     assert len(dm.test_records) == 60 and dm.class_weights is None and dm.has_test
     rows, targets = next(iter(dm.train_dataloader()))  # on the CPU: prepared-array rows
     assert rows.dtype == torch.int64 and rows.shape == (32,)
-    assert targets.dtype == torch.int64 and int(targets.max()) < 20
+    assert list(targets) == ["origin_style"]  # one task is a mapping of one
+    assert targets["origin_style"].dtype == torch.int64 and int(targets["origin_style"].max()) < 20
     images = dm.datasets["train"].cached_array()[rows]
     assert images.dtype == torch.uint8 and images.shape == (32, 3, 32, 32)
 
@@ -59,7 +61,8 @@ def test_reading_files_directly_gives_the_cached_values(make_cfg):
     for a, b in zip(cached.val_dataloader(), direct.val_dataloader(), strict=True):
         assert a[0].dtype == torch.int64 and b[0].dtype == torch.uint8  # rows; pixels
         assert torch.equal(cached.model_input(a[0], False), direct.model_input(b[0], False))
-        assert torch.equal(a[1], b[1])
+        assert a[1].keys() == b[1].keys() == {"origin_style"}
+        assert torch.equal(a[1]["origin_style"], b[1]["origin_style"])
 
 
 def test_no_test_split_falls_back_to_val_with_a_warning(tmp_path, caplog):
@@ -82,7 +85,7 @@ def test_limited_val_and_test_batches_sample_every_class(make_cfg) -> None:
     dm = build(make_cfg, "debug=limit", "data.batch_size=20")
     for loader in (dm.val_dataloader(), dm.test_dataloader()):
         _, targets = next(iter(loader))
-        assert sorted(set(targets.tolist())) == list(range(20))
+        assert sorted(set(targets["origin_style"].tolist())) == list(range(20))
     again = build(make_cfg, "debug=limit", "data.batch_size=20")  # seeded: the same order
     assert again.datasets["test"].paths == dm.datasets["test"].paths
 

@@ -58,8 +58,9 @@ def test_evaluate_rebuilds_the_training_test_split(trained: dict) -> None:
     cfg = compose_cfg("evaluate", trained["home"], f"ckpt_path={trained['ckpt']}")
     result = evaluate(cfg)
     assert result.metrics["test/n_images"] == 2 * 30  # 2 test images in each of 30 folders
-    assert 0 <= result.metrics["test/acc"] <= 1 and result.confusion.sum() == 60
-    assert len(result.classes) == 20
+    assert 0 <= result.metrics["test/acc"] <= 1
+    assert list(result.tasks) == ["origin_style"] and len(result.tasks["origin_style"]) == 20
+    assert result.confusions["origin_style"].sum() == 60
     assert result.seen == {"train": 0, "val": 0}  # the test split: no training image
     client = trained["client"]
     (run,) = client.search_runs(
@@ -121,7 +122,8 @@ def test_predict_gives_ranked_top_k_per_image(trained: dict) -> None:
     results = predict(cfg)
     assert len(results) == len(list(folder.iterdir()))
     for result in results:
-        ranked = result["predictions"]["label"]
+        assert list(result["predictions"]) == ["origin_style"]  # the data's label column
+        ranked = result["predictions"]["origin_style"]
         probs = [r["probability"] for r in ranked]
         assert len(ranked) == 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1.0001
         assert ranked[0]["label"].startswith(("AI_", "human_"))
@@ -161,7 +163,7 @@ def test_command_lines(trained: dict, tmp_path: Path) -> None:
     out = run_cli("predict", ckpt, f"input={image}", "output=json", "top_k=2", home=tmp_path)
     assert out.returncode == 0, out.stderr
     (result,) = json.loads(out.stdout)
-    assert result["path"] == str(image) and len(result["predictions"]["label"]) == 2
+    assert result["path"] == str(image) and len(result["predictions"]["origin_style"]) == 2
 
     out = run_cli(
         "explain", ckpt, f"input={image}", f"output_dir={tmp_path / 'cams'}", home=tmp_path

@@ -24,48 +24,49 @@ def model_cfg(make_cfg, name: str, *overrides: str) -> dict:
 @pytest.mark.parametrize("name", MODELS)
 def test_each_model_config_builds_and_gives_logits(make_cfg, name: str) -> None:
     size = 32 if name.endswith("_32") else 64
-    net = create_classifier(model_cfg(make_cfg, name, f"model.image_size={size}"), 7)
-    assert net(torch.randn(2, 3, size, size)).shape == (2, 7)
+    net = create_classifier(model_cfg(make_cfg, name, f"model.image_size={size}"), {"style": 7})
+    assert {k: v.shape for k, v in net(torch.randn(2, 3, size, size)).items()} == {"style": (2, 7)}
     assert net.get_submodule(net.cam_layer) is not None
 
 
 def test_study_heads_have_the_studies_layers(make_cfg) -> None:
-    resnet = create_classifier(model_cfg(make_cfg, "resnet50_224", "model.image_size=64"), 4)
-    widths = [m.out_features for m in resnet.heads["label"] if isinstance(m, torch.nn.Linear)]
+    cfg = model_cfg(make_cfg, "resnet50_224", "model.image_size=64")
+    resnet = create_classifier(cfg, {"style": 4})
+    widths = [m.out_features for m in resnet.heads["style"] if isinstance(m, torch.nn.Linear)]
     assert widths == [512, 16, 4]
-    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in resnet.heads["label"]) == 2
-    custom = create_classifier(model_cfg(make_cfg, "custom_cnn_224"), 11)
-    dense = [m for m in custom.heads["label"] if isinstance(m, torch.nn.Linear)]
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in resnet.heads["style"]) == 2
+    custom = create_classifier(model_cfg(make_cfg, "custom_cnn_224"), {"artist": 11})
+    dense = [m for m in custom.heads["artist"] if isinstance(m, torch.nn.Linear)]
     assert dense[0].in_features == 128 * 28 * 28 and dense[0].out_features == 64
-    assert any(isinstance(m, torch.nn.Dropout) and m.p == 0.5 for m in custom.heads["label"])
+    assert any(isinstance(m, torch.nn.Dropout) and m.p == 0.5 for m in custom.heads["artist"])
 
 
 def test_freeze_stops_gradients_only_where_asked(make_cfg) -> None:
     frozen = ["conv1", "bn1", "layer1", "layer2"]
     net = create_classifier(
-        model_cfg(make_cfg, "resnet18_32", f"model.freeze=[{','.join(frozen)}]"), 3
+        model_cfg(make_cfg, "resnet18_32", f"model.freeze=[{','.join(frozen)}]"), {"style": 3}
     )
     for name, param in net.body.named_parameters():
         assert param.requires_grad == (name.split(".")[0] not in frozen), name
     assert all(p.requires_grad for p in net.heads.parameters())
     with pytest.raises(ValueError, match=r"model\.freeze: no layer"):
-        create_classifier(model_cfg(make_cfg, "resnet18_32", "model.freeze=[layer9]"), 3)
+        create_classifier(model_cfg(make_cfg, "resnet18_32", "model.freeze=[layer9]"), {"s": 3})
 
 
 def test_the_neck_was_model_head_in_older_checkpoints(make_cfg) -> None:
     old = {k: v for k, v in model_cfg(make_cfg, "resnet18_32").items() if k not in ("neck", "head")}
-    assert not isinstance(create_classifier({**old, "head": "dense"}, 3).neck, GramNeck)
-    assert isinstance(create_classifier({**old, "head": "gram"}, 3).neck, GramNeck)
+    assert not isinstance(create_classifier({**old, "head": "dense"}, {"s": 3}).neck, GramNeck)
+    assert isinstance(create_classifier({**old, "head": "gram"}, {"s": 3}).neck, GramNeck)
     with pytest.raises(
         ValueError, match=r"model.head='gram' is now model.neck; use model.neck=gram"
     ):
-        create_classifier(model_cfg(make_cfg, "resnet18_32", "model.head=gram"), 3)
+        create_classifier(model_cfg(make_cfg, "resnet18_32", "model.head=gram"), {"s": 3})
 
 
 @pytest.mark.parametrize("neck", ["gram", "gram+gap"])
 def test_gram_neck_describes_texture_per_stage(make_cfg, neck: str) -> None:
     cfg = model_cfg(make_cfg, "resnet18_32", f"model.neck={neck}", "model.gram_channels=8")
-    net = create_classifier(cfg, 5)
+    net = create_classifier(cfg, {"style": 5})
     assert isinstance(net.neck, GramNeck) and len(net.neck.reduce) == 4
     images = torch.randn(3, 3, 32, 32)
     features, taps = net.body.forward_taps(images)
@@ -77,7 +78,7 @@ def test_gram_neck_describes_texture_per_stage(make_cfg, neck: str) -> None:
     gram_only = GramNeck(4, 8)
     gram_only.load_state_dict(net.neck.state_dict())
     torch.testing.assert_close(gram_only(features, taps), gram_only(features, shuffled))
-    net(images).sum().backward()
+    net(images)["style"].sum().backward()
     assert all(r.weight.grad is not None for r in net.neck.reduce)
 
 
@@ -105,7 +106,7 @@ def test_multi_task_has_one_head_loss_and_metrics_per_task(make_cfg) -> None:
 def test_two_phase_callback_freezes_core_but_top_layers_at_switch(make_cfg) -> None:
     module = ClassificationModule(
         model=model_cfg(make_cfg, "resnet50_224", "model.image_size=32"),
-        class_names=["a", "b"],
+        class_names={"style": ["a", "b"]},
         optim={"name": "adam", "lr": 1e-3},
     )
     callback = TwoPhaseFinetuning(switch_epoch=2, top_layers=50)
@@ -136,11 +137,12 @@ def test_efficientnet_lite0_loads_real_imagenet_weights(make_cfg) -> None:
         photo.permute(2, 0, 1)[None].float(), size=(224, 224), mode="bilinear"
     ).permute(0, 2, 3, 1)
     cfg = to_plain(make_cfg("model=efficientnet_lite0").model)
-    net = create_classifier(cfg, 1000)
+    net = create_classifier(cfg, {"imagenet": 1000})
     imagenet = load_efficientnet_lite0(num_classes=1000)
-    net.heads["label"][-1].load_state_dict(imagenet.classifier.state_dict())
+    net.heads["imagenet"][-1].load_state_dict(imagenet.classifier.state_dict())
     with torch.no_grad():
-        probs = net.eval()(to_model_input(image.round().to(torch.uint8))).softmax(1)[0]
+        logits = net.eval()(to_model_input(image.round().to(torch.uint8)))["imagenet"]
+        probs = logits.softmax(1)[0]
     top = int(probs.argmax())
     assert top in (967, 968) and float(probs[top]) > 0.5
 

@@ -50,11 +50,12 @@ def test_resize_is_part_of_the_cache_key_and_checked(wide: Path, tmp_path: Path)
 
 
 class _LeftHalf(torch.nn.Module):
-    """Logits from the mean of the left half: not flip- or crop-invariant."""
+    """Logits of one task, ``style``, from the mean of the left half: not flip- or
+    crop-invariant."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         left = x[..., : x.shape[-1] // 2].mean(dim=(2, 3))
-        return torch.stack([left[:, 0], -left[:, 0]], dim=1) * 5
+        return {"style": torch.stack([left[:, 0], -left[:, 0]], dim=1) * 5}
 
 
 def test_tta_averages_the_probabilities_of_its_views() -> None:
@@ -65,10 +66,10 @@ def test_tta_averages_the_probabilities_of_its_views() -> None:
     assert all(v.shape == batch.shape for v in views(batch, "multicrop"))
     model = _LeftHalf()
     for mode in ("flip", "multicrop"):
-        expected = torch.stack([model(v).softmax(1) for v in views(batch, mode)]).mean(0)
-        got = averaged_probabilities(model, batch, mode)["label"]
+        expected = torch.stack([model(v)["style"].softmax(1) for v in views(batch, mode)]).mean(0)
+        got = averaged_probabilities(model, batch, mode)["style"]
         assert torch.allclose(got, expected)
-        assert not torch.allclose(got, model(batch).softmax(1))
+        assert not torch.allclose(got, model(batch)["style"].softmax(1))
 
 
 def test_mixup_and_cutmix_mix_images_and_targets_alike() -> None:
@@ -92,7 +93,7 @@ def _lite0_classifier():
     from artclf.models.classifier import create_classifier
 
     cfg = {"arch": "timm", "name": "tf_efficientnet_lite0", "image_size": 32, "pool": "avg"}
-    return create_classifier(cfg, 3, pretrained=False)
+    return create_classifier(cfg, {"style": 3}, pretrained=False)
 
 
 def test_warmup_cosine_ramps_up_then_decays_per_step() -> None:
@@ -121,7 +122,7 @@ def test_layer_decay_gives_early_blocks_smaller_learning_rates() -> None:
     groups = parameter_groups(net, optim)
     lr_of = {id(p): g["lr"] for g in groups for p in g["params"]}
     body = net.body.model
-    stem, last, head = body.conv_stem.weight, body.conv_head.weight, net.heads["label"][-1].weight
+    stem, last, head = body.conv_stem.weight, body.conv_head.weight, net.heads["style"][-1].weight
     assert lr_of[id(stem)] < lr_of[id(body.blocks[3][0].conv_pw.weight)] < lr_of[id(last)]
     assert lr_of[id(head)] == 1e-3 and lr_of[id(last)] == 1e-3
     assert len(lr_of) == sum(1 for p in net.parameters() if p.requires_grad)

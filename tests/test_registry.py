@@ -97,7 +97,7 @@ print("RESULT" + json.dumps(out))
     out = json.loads(line.removeprefix("RESULT"))
     assert out["example"] and out["signature"]
     assert out["meta"]["preprocessing"]["image_size"] == 32
-    assert len(out["meta"]["tasks"]["label"]) == 20
+    assert len(out["meta"]["tasks"]["origin_style"]) == 20
     ckpt = resolve_checkpoint(f"models:/{NAME}@champion")
     assert ckpt.suffix == ".ckpt"
     cfg = compose_cfg("predict", store["home"], f"ckpt_path={ckpt}", "input=unused", "top_k=3")
@@ -105,9 +105,10 @@ print("RESULT" + json.dumps(out))
         for image, from_model in zip(images, out[kind], strict=True):
             cfg.input = str(image)
             (expected,) = predict(cfg)
-            ranked = expected["predictions"]["label"]
-            assert [r["label"] for r in from_model["label"]] == [r["label"] for r in ranked]
-            got = np.array([r["probability"] for r in from_model["label"]])
+            ranked = expected["predictions"]["origin_style"]
+            assert list(from_model) == ["origin_style"]  # the data's label column, as predict
+            assert [r["label"] for r in from_model["origin_style"]] == [r["label"] for r in ranked]
+            got = np.array([r["probability"] for r in from_model["origin_style"]])
             want = np.array([r["probability"] for r in ranked])
             np.testing.assert_allclose(got, want, atol=PROBABILITY_ATOL)
     # predict takes the registry URI itself

@@ -29,7 +29,7 @@ def test_resume_takes_model_and_data_from_another_models_checkpoint(
     state = torch.load(last, weights_only=True, map_location="cpu")
     assert state["global_step"] == 2 * steps  # a second epoch, same model
     assert state["hyper_parameters"]["model"]["name"] == "custom_cnn_224"
-    assert state["hyper_parameters"]["class_names"] == ["AI", "human"]
+    assert state["hyper_parameters"]["class_names"] == {"origin": ["AI", "human"]}
     (line,) = [r.getMessage() for r in caplog.records if r.name == "artclf.resume"]
     assert "model custom_cnn_224" in line and "taken from the checkpoint" in line
 

@@ -22,10 +22,13 @@ def test_one_epoch_returns_metric_and_reloadable_checkpoint(make_cfg, tmp_path: 
     best = next(p for p in checkpoints if p.name != "last.ckpt")
     # torch's default weights_only=True must be able to read what training wrote
     state = torch.load(best, weights_only=True, map_location="cpu")
-    assert state["hyper_parameters"]["class_names"][:2] == ["AI_art_nouveau", "AI_baroque"]
+    # one task is a mapping of one, named after the data's label column
+    classes = state["hyper_parameters"]["class_names"]["origin_style"]
+    assert classes[:2] == ["AI_art_nouveau", "AI_baroque"]
     module = ClassificationModule.load_from_checkpoint(best, map_location="cpu", weights_only=True)
-    assert len(module.class_names) == 20
-    assert module(torch.zeros(2, 3, 32, 32)).shape == (2, 20)
+    assert list(module.tasks) == ["origin_style"] and len(module.tasks["origin_style"]) == 20
+    out = module(torch.zeros(2, 3, 32, 32))
+    assert {task: logits.shape for task, logits in out.items()} == {"origin_style": (2, 20)}
 
 
 def test_same_seed_same_metrics(make_cfg) -> None:
@@ -39,6 +42,50 @@ def test_resume_continues_from_last_checkpoint(make_cfg, tmp_path: Path) -> None
     resumed = make_cfg(*TINY_SYNTHETIC, "logger=none", "trainer.max_epochs=2", f"ckpt_path={last}")
     train(resumed)
     assert torch.load(last, weights_only=True)["epoch"] == 1
+
+
+def _as_older_artclf_saved_it(state: dict, task: str) -> dict:
+    """A checkpoint in the shape artclf wrote before tasks were always a mapping: one task's
+    class names and weights as lists, its head and loss stored under the key ``label``."""
+    hparams = state["hyper_parameters"]
+    hparams["class_names"] = hparams["class_names"][task]
+    hparams["class_weights"] = hparams["class_weights"][task]
+    renames = {f"{part}.{task}.": f"{part}.label." for part in ("net.heads", "losses")}
+    state["state_dict"] = {
+        next((new + k[len(old) :] for old, new in renames.items() if k.startswith(old)), k): v
+        for k, v in state["state_dict"].items()
+    }
+    return state
+
+
+def test_an_older_single_task_checkpoint_loads_and_resumes(make_cfg, tmp_path: Path) -> None:
+    """Upgraded where it is read: the task gets its label column's name, the weights their
+    head; predict sees the same network, and training resumes from it."""
+    from artclf.inference import load_module
+
+    train(make_cfg(*FAST, "data.class_weights=true"))
+    folder = tmp_path / "run" / "checkpoints"
+    state = torch.load(folder / "last.ckpt", weights_only=True, map_location="cpu")
+    old = _as_older_artclf_saved_it(state, "origin_style")
+    assert (
+        "net.heads.label.1.weight" in old["state_dict"]
+        and "losses.label.weight" in old["state_dict"]
+    )
+    torch.save(old, folder / "old.ckpt")
+    assert torch.load(folder / "old.ckpt", weights_only=True)["hyper_parameters"]["class_names"]
+
+    upgraded, current = load_module(folder / "old.ckpt"), load_module(folder / "last.ckpt")
+    assert upgraded.tasks == current.tasks and list(upgraded.tasks) == ["origin_style"]
+    assert upgraded.hparams.class_weights == current.hparams.class_weights
+    images = torch.randn(3, 3, 32, 32)
+    torch.testing.assert_close(upgraded(images), current(images))
+
+    resume = ("logger=none", "trainer.max_epochs=2", "data.class_weights=true")
+    train(make_cfg(*TINY_SYNTHETIC, *resume, f"ckpt_path={folder / 'old.ckpt'}"))
+    resumed = torch.load(folder / "last.ckpt", weights_only=True)
+    assert resumed["epoch"] == 1 and list(resumed["hyper_parameters"]["class_names"]) == [
+        "origin_style"
+    ]
 
 
 @pytest.mark.parametrize(

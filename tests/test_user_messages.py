@@ -19,15 +19,15 @@ TINY_MODEL = {"arch": "simple_cnn", "image_size": 32, "pool": "avg", "freeze": [
 
 def test_freezing_a_random_network_warns_in_one_line(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="artclf.models.classifier"):
-        create_classifier({**TINY_MODEL, "pretrained": False}, 3)
+        create_classifier({**TINY_MODEL, "pretrained": False}, {"style": 3})
     (record,) = caplog.records
     assert "\n" not in record.getMessage()
     assert "model.pretrained=false" in record.getMessage() and "random" in record.getMessage()
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="artclf.models.classifier"):
-        create_classifier({**TINY_MODEL, "freeze": []}, 3)  # nothing frozen
-        create_classifier(TINY_MODEL, 3, pretrained=False)  # a checkpoint brings the weights
+        create_classifier({**TINY_MODEL, "freeze": []}, {"style": 3})  # nothing frozen
+        create_classifier(TINY_MODEL, {"style": 3}, pretrained=False)  # the checkpoint's weights
     assert not caplog.records
 
 
@@ -46,6 +46,6 @@ def test_predict_input_counts_the_files_it_skips(
 def test_predict_table_keeps_whole_file_names_when_piped(capsys: pytest.CaptureFixture) -> None:
     name = "/data/" + "a-very-long-folder-name/" * 6 + "painting_with_a_long_title.jpg"
     ranked = [{"label": "Impressionism", "probability": 0.9}]
-    render([{"path": name, "predictions": {"label": ranked}}], "table")
+    render([{"path": name, "predictions": {"style": ranked}}], "table")
     lines = capsys.readouterr().out.splitlines()
     assert any(name in line and "Impressionism" in line for line in lines)

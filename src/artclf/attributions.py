@@ -29,13 +29,12 @@ def explainable_copy(net: nn.Module) -> nn.Module:
 
 
 def task_forward(net: nn.Module, task: str | None) -> Callable[[Tensor], Tensor]:
-    """The logits of one task (multi-task networks return a dict)."""
+    """The logits of one task (the first when ``task`` is None) of a network that returns
+    ``{task: logits}``."""
 
     def forward(images: Tensor) -> Tensor:
         out = net(images)
-        if isinstance(out, dict):
-            return out[task or next(iter(out))]
-        return out
+        return out[task or next(iter(out))]
 
     return forward
 

@@ -17,7 +17,7 @@ from artclf.data.images import read_square_rgb
 from artclf.data.resize import checkpoint_resize
 from artclf.data.sources.files import IMAGE_EXTENSIONS
 from artclf.devices import device_policy
-from artclf.models.module import ClassificationModule
+from artclf.models.module import ClassificationModule, upgrade_checkpoint
 from artclf.models.tta import averaged_probabilities
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,19 @@ log = logging.getLogger(__name__)
 
 def load_module(ckpt_path: str | Path) -> ClassificationModule:
     """The trained module on the CPU, in eval mode. Pretrained weights are not fetched: the
-    checkpoint's own weights replace them, so this works offline for every backbone. A
-    checkpoint of a diverged training (NaN weights) is refused: it would predict NaN."""
-    path = checkpoints.fetch(ckpt_path)
-    with checkpoints.checkpoint_errors(ckpt_path):
-        module = ClassificationModule.load_from_checkpoint(
-            path, map_location="cpu", weights_only=True, load_pretrained=False
+    checkpoint's own weights replace them, so this works offline for every backbone. An older
+    checkpoint is brought to today's shape first (``upgrade_checkpoint``). A checkpoint of a
+    diverged training (NaN weights) is refused: it would predict NaN."""
+    state = upgrade_checkpoint(checkpoints.read(ckpt_path))
+    hparams = state.get("hyper_parameters") or {}
+    if "class_names" not in hparams:
+        raise checkpoints.CheckpointError(
+            f"{ckpt_path} is not a classifier checkpoint (no class names in it); "
+            "pass a .ckpt that classification training wrote"
         )
-    checkpoints.require_finite(module.state_dict(), ckpt_path)
+    checkpoints.require_finite(state["state_dict"], ckpt_path)
+    module = ClassificationModule(**hparams, load_pretrained=False)
+    module.load_state_dict(state["state_dict"])
     return module.eval()
 
 

@@ -32,8 +32,8 @@ OUTPUTS = ("table", "json")
 
 
 def predict(cfg: DictConfig) -> list[dict[str, Any]]:
-    """``[{"path": ..., "predictions": {task: [{"label", "probability"}, ...]}}]``; the
-    single-task key is ``label``."""
+    """``[{"path": ..., "predictions": {task: [{"label", "probability"}, ...]}}]``, each task
+    named after the label column it was trained on (``style``, ``artist``…)."""
     if cfg.output not in OUTPUTS:
         raise ValueError(f"output={cfg.output!r}; valid choices: {', '.join(OUTPUTS)}")
     if int(cfg.top_k) < 1:
@@ -66,16 +66,16 @@ def render(results: list[dict[str, Any]], output: str) -> None:
         json.dump(results, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    multi_task = len(results[0]["predictions"]) > 1
+    several = len(results[0]["predictions"]) > 1  # one task needs no task column
     table = Table(title="predictions")
-    for column in ["image", *(["task"] if multi_task else []), "rank", "label", "probability"]:
+    for column in ["image", *(["task"] if several else []), "rank", "label", "probability"]:
         table.add_column(column, justify="right" if column in ("rank", "probability") else "left")
     for result in results:
         for task, ranked in result["predictions"].items():
             for rank, item in enumerate(ranked, 1):
                 name = result["path"] if rank == 1 else ""
                 cells = [str(rank), item["label"], f"{item['probability']:.3f}"]
-                table.add_row(name, *([task] if multi_task else []), *cells)
+                table.add_row(name, *([task] if several else []), *cells)
     console = Console()
     if not console.is_terminal:  # piped or redirected: whole file names, no wrapping
         console = Console(width=100_000)

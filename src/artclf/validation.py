@@ -93,12 +93,14 @@ def check_model_input(cfg: DictConfig) -> None:
     import torch
 
     from artclf.config import to_plain
+    from artclf.data.spec import DataSpec
     from artclf.models.classifier import create_classifier
 
     model_cfg = to_plain(cfg.model)
     size = int(cfg.data.image_size)
+    tasks = {task: 2 for task in DataSpec.from_config(cfg.data).label_columns}  # any class count
     try:
-        network = create_classifier(model_cfg, 2, pretrained=False).eval()
+        network = create_classifier(model_cfg, tasks, pretrained=False).eval()
         with torch.no_grad():
             network(torch.zeros(1, 3, size, size))
     except (RuntimeError, ZeroDivisionError) as error:

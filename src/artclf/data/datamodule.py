@@ -29,7 +29,7 @@ from artclf.data.splits import interleave_classes
 log = logging.getLogger(__name__)
 
 
-Targets = torch.Tensor | dict[str, torch.Tensor]
+Targets = dict[str, torch.Tensor]
 
 
 def _already_batched(batch: tuple[torch.Tensor, Targets]) -> tuple[torch.Tensor, Targets]:
@@ -38,11 +38,9 @@ def _already_batched(batch: tuple[torch.Tensor, Targets]) -> tuple[torch.Tensor,
 
 
 def _first(batch: tuple[torch.Tensor, Targets]) -> tuple[torch.Tensor, Targets]:
-    """The one item of a batch of one (images and targets, whatever the targets' shape)."""
+    """The one item of a batch of one."""
     images, targets = batch
-    if isinstance(targets, dict):
-        return images[0], {task: values[0] for task, values in targets.items()}
-    return images[0], targets[0]
+    return images[0], {task: values[0] for task, values in targets.items()}
 
 
 class ImageDataset(Dataset):
@@ -50,17 +48,16 @@ class ImageDataset(Dataset):
     without one, decoded from ``paths``. The DataLoader asks ``__getitems__`` for a whole
     batch: from the cache that is one read. The cache is opened lazily in each process:
     pickling a memmap would copy it. ``targets`` has one column per task (``tasks``); a batch's
-    targets are a dict ``{task: tensor}`` with several tasks, the tensor itself with one (the
-    shape of a one-head network's logits)."""
+    targets are ``{task: tensor}``, the shape of the network's logits."""
 
     def __init__(
         self,
         paths: list[str],
         targets: np.ndarray,
+        tasks: Sequence[str],
         size: int,
         array_file: Path | None = None,
         rows: np.ndarray | None = None,
-        tasks: Sequence[str] = ("label",),
         resize: str | None = None,
     ):
         self.paths, self.targets, self.size, self.tasks = paths, targets, size, list(tasks)
@@ -86,8 +83,6 @@ class ImageDataset(Dataset):
 
     def targets_of(self, indices: list[int]) -> Targets:
         targets = torch.from_numpy(np.asarray(self.targets[indices], dtype=np.int64))
-        if len(self.tasks) == 1:
-            return targets.reshape(len(indices))
         return {task: targets[:, i] for i, task in enumerate(self.tasks)}
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, Targets]:
@@ -195,7 +190,6 @@ class ArtDataModule(L.LightningDataModule):
             rows = {path: i for i, path in enumerate(scanned)}
         self.records = self.spec.records(scan)
         self.classes = self.records.classes
-        self.num_classes = len(self.classes)
         self.tasks: dict[str, list[str]] = self.records.tasks
         self.skipped: Counter = self.records.skipped
         weights = self.records.class_weights
@@ -212,21 +206,19 @@ class ArtDataModule(L.LightningDataModule):
             self.datasets[split] = ImageDataset(
                 table["path"].tolist(),
                 table[list(self.tasks)].to_numpy(),
+                list(self.tasks),
                 self.image_size,
                 array_file,
                 np.array([rows[p] for p in table["path"]], dtype=np.int64) if self.cache else None,
-                list(self.tasks),
                 self.resize,
             )
 
-    def head_arguments(self) -> tuple[list[str] | dict[str, list[str]], list | dict | None]:
-        """``class_names`` and ``class_weights`` as ``ClassificationModule`` takes them: lists
-        for one task (what its checkpoints store), dicts keyed by task for several (the class
-        weights belong to the first task)."""
-        weights = None if self.class_weights is None else self.class_weights.tolist()
-        if len(self.tasks) == 1:
-            return list(self.classes), weights
-        return self.tasks, {next(iter(self.tasks)): weights}
+    def head_arguments(self) -> tuple[dict[str, list[str]], dict[str, list[float]] | None]:
+        """``class_names`` and ``class_weights`` as ``ClassificationModule`` takes them, keyed
+        by task (the class weights belong to the first task)."""
+        if self.class_weights is None:
+            return dict(self.tasks), None
+        return dict(self.tasks), {next(iter(self.tasks)): self.class_weights.tolist()}
 
     def _device_type(self) -> str:
         return "cpu" if self.trainer is None else self.trainer.strategy.root_device.type

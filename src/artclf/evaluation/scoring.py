@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from artclf.models.metrics import classification_metrics, report_metrics
+from artclf.models.metrics import classification_metrics, metric_prefix, report_metrics
 from artclf.reports import confusion_matrix_figure, mistakes_figure, per_class_report
 
 
@@ -33,16 +33,6 @@ class Evaluation:
     output_dir: Path
     #: evaluated images the checkpoint was trained (``train``) or selected (``val``) on
     seen: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def confusion(self) -> np.ndarray:
-        """The first task's confusion matrix."""
-        return next(iter(self.confusions.values()))
-
-    @property
-    def classes(self) -> list[str]:
-        """The first task's classes."""
-        return next(iter(self.tasks.values()))
 
 
 @dataclass
@@ -96,19 +86,19 @@ def score_checkpoint(
     """Every task scored and reported (``table``: a class-index column per task, rows in the
     order of ``images``). Several tasks are named ``<split>/<task>/...`` and also get
     ``<split>/acc``, the mean accuracy over the tasks (what their training monitored)."""
-    multi_task = len(tasks) > 1
+    several = len(tasks) > 1
     metrics: dict[str, float] = {}
     confusions = {}
     for task, classes in tasks.items():
-        prefix = f"{split}/{task}/" if multi_task else f"{split}/"
+        prefix = metric_prefix(split, task, tasks)
         targets = table[task].to_numpy()
         scores = score_task(probs[task], targets, classes, prefix)
         title = f"{prefix.rstrip('/')}: {len(targets)} images"
-        suffix = f"_{task}" if multi_task else ""
+        suffix = f"_{task}" if several else ""
         write_task_reports(scores, probs[task], targets, images, classes, out_dir, title, suffix)
         metrics.update(scores.metrics)
         confusions[task] = scores.confusion
-    if multi_task:
+    if several:
         metrics[f"{split}/acc"] = float(np.mean([metrics[f"{split}/{t}/acc"] for t in tasks]))
     metrics[f"{split}/n_images"] = float(len(table))
     return Evaluation(metrics, confusions, dict(tasks), out_dir)

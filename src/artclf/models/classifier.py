@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -15,32 +16,26 @@ log = logging.getLogger(__name__)
 
 
 class Classifier(nn.Module):
-    """``forward`` gives logits, or with several tasks a dict ``{task: logits}``."""
+    """``forward`` gives ``{task: logits}``, one head per task (one task is a dict of one), so
+    no caller asks how many tasks there are before reading the output."""
 
     def __init__(
-        self,
-        body: nn.Module,
-        neck: nn.Module,
-        heads: dict[str, nn.Module],
-        cam_layer: str,
-        multi_task: bool = False,
+        self, body: nn.Module, neck: nn.Module, heads: dict[str, nn.Module], cam_layer: str
     ) -> None:
         super().__init__()
         self.body = body
         self.neck = neck
         self.heads = nn.ModuleDict(heads)
-        self.multi_task = multi_task
         self.cam_layer = f"body.{cam_layer}"  # dotted name for Grad-CAM, from the model root
         self.uses_taps = isinstance(neck, GramNeck)
 
-    def forward(self, images: Tensor) -> Tensor | dict[str, Tensor]:
+    def forward(self, images: Tensor) -> dict[str, Tensor]:
         if self.uses_taps:
             features, taps = self.body.forward_taps(images)
         else:
             features, taps = self.body(images), []
         vector = self.neck(features, taps)
-        logits = {task: head(vector) for task, head in self.heads.items()}
-        return logits if self.multi_task else next(iter(logits.values()))
+        return {task: head(vector) for task, head in self.heads.items()}
 
 
 def freeze(model: Classifier, prefixes: list[str] | str) -> None:
@@ -60,10 +55,11 @@ def freeze(model: Classifier, prefixes: list[str] | str) -> None:
 
 
 def create_classifier(
-    model_cfg: dict[str, Any], num_classes: int | dict[str, int], pretrained: bool = True
+    model_cfg: dict[str, Any], num_classes: Mapping[str, int], pretrained: bool = True
 ) -> Classifier:
-    """Build the network a model config describes; ``num_classes`` is a dict for several
-    tasks. ``pretrained=False`` skips loading weights (a checkpoint will overwrite them)."""
+    """Build the network a model config describes, with a head per task (``num_classes``:
+    task -> number of classes). ``pretrained=False`` skips loading weights (a checkpoint will
+    overwrite them)."""
     backbone = create_backbone(
         model_cfg["arch"],
         image_size=model_cfg["image_size"],
@@ -76,7 +72,6 @@ def create_classifier(
         pool=str(model_cfg.get("pool", "avg")),
         gram_channels=int(model_cfg.get("gram_channels", 32)),
     )
-    tasks = num_classes if isinstance(num_classes, dict) else {"label": num_classes}
     heads = {
         task: DenseClassifier(
             n,
@@ -84,11 +79,9 @@ def create_classifier(
             dropout=float(model_cfg.get("dropout", 0.0)),
             batchnorm=bool(model_cfg.get("batchnorm", False)),
         )
-        for task, n in tasks.items()
+        for task, n in num_classes.items()
     }
-    model = Classifier(
-        backbone.body, neck, heads, backbone.cam_layer, multi_task=isinstance(num_classes, dict)
-    )
+    model = Classifier(backbone.body, neck, heads, backbone.cam_layer)
     size = model_cfg["image_size"]
     was_training = model.training
     model.eval()  # materialise lazy layers; eval so BatchNorm accepts a batch of one

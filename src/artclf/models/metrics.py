@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
@@ -11,6 +13,12 @@ from torchmetrics.classification import (
     MulticlassRecall,
     MulticlassStatScores,
 )
+
+
+def metric_prefix(stage: str, task: str, tasks: Collection[str]) -> str:
+    """``{stage}/`` for a single task, ``{stage}/{task}/`` for one of several: one task keeps
+    the names runs have always logged, and presets and the README cite (``val/acc``)."""
+    return f"{stage}/{task}/" if len(tasks) > 1 else f"{stage}/"
 
 
 def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:

@@ -1,26 +1,63 @@
 """The classification LightningModule: one network, one loss and torchmetrics per task.
 
-A single task logs ``{stage}/acc``, ``{stage}/macro_f1``…; several tasks (``class_names`` a
-dict, targets a dict per batch) log ``{stage}/{task}/acc``… and, so checkpointing and early
-stopping watch one number, ``{stage}/acc`` as the mean accuracy over the tasks.
+Tasks are always a mapping, task (the data's label column) -> class names; a single task is
+a mapping of one. Its metrics keep the names runs have always logged (``metric_prefix``):
+``{stage}/acc``, ``{stage}/macro_f1``… for one task; ``{stage}/{task}/acc``… for several,
+plus, so checkpointing and early stopping watch one number, ``{stage}/acc`` as the mean
+accuracy over the tasks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
 
 from artclf.models.classifier import create_classifier
-from artclf.models.metrics import classification_metrics, report_metrics
+from artclf.models.metrics import classification_metrics, metric_prefix, report_metrics
 from artclf.models.mixup import BatchMixup
 from artclf.models.optim import build_optimization, parameter_groups
 
-Targets = Tensor | dict[str, Tensor]
+Targets = dict[str, Tensor]
 STAGES = ("train", "val", "test")
+#: the key older checkpoints gave their one task (its head, loss and class weights)
+_OLD_SINGLE_TASK = "label"
+
+
+def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """An older single-task checkpoint (``class_names`` a list; head and loss stored as
+    ``net.heads.label``, ``losses.label``) in today's shape, in place: the task named after the
+    label column it was trained on (its ``data.labels``). Today's checkpoints pass unchanged.
+    Every way a classifier checkpoint comes in goes through here: ``load_module`` and resuming
+    (``on_load_checkpoint``)."""
+    hparams = checkpoint.get("hyper_parameters") or {}
+    names = hparams.get("class_names")
+    if names is None or isinstance(names, Mapping):
+        return checkpoint
+    labels = (hparams.get("data") or {}).get("labels")
+    if labels is None:
+        raise ValueError(
+            "this older checkpoint stores no data.labels to name its task by; retrain it"
+        )
+    task = str(labels if isinstance(labels, str) else labels[0])
+    hparams["class_names"] = {task: list(names)}
+    weights = hparams.get("class_weights")
+    hparams["class_weights"] = None if weights is None else {task: list(weights)}
+    renames = {f"{part}.{_OLD_SINGLE_TASK}.": f"{part}.{task}." for part in ("net.heads", "losses")}
+    for key in ("state_dict", "current_model_state"):  # the latter: EMA's live weights
+        if key in checkpoint:
+            checkpoint[key] = {_renamed(name, renames): v for name, v in checkpoint[key].items()}
+    return checkpoint
+
+
+def _renamed(name: str, renames: dict[str, str]) -> str:
+    for old, new in renames.items():
+        if name.startswith(old):
+            return new + name.removeprefix(old)
+    return name
 
 
 class ClassificationModule(L.LightningModule):
@@ -30,30 +67,24 @@ class ClassificationModule(L.LightningModule):
     def __init__(
         self,
         model: dict[str, Any],
-        class_names: list[str] | dict[str, list[str]],
+        class_names: dict[str, list[str]],
         optim: dict[str, Any],
         scheduler: dict[str, Any] | None = None,
-        class_weights: list[float] | dict[str, list[float] | None] | None = None,
+        class_weights: dict[str, list[float] | None] | None = None,
         label_smoothing: float = 0.0,
         monitor: str = "val/acc",
         data: dict[str, Any] | None = None,
         load_pretrained: bool = True,
     ) -> None:
-        """``data`` is the training data config, kept so ``artclf.evaluate`` can rebuild the
-        same split from the checkpoint alone."""
+        """``class_names``: task -> classes, ``class_weights``: task -> weights (or None);
+        ``data`` is the training data config, kept so ``artclf.evaluate`` can rebuild the same
+        split from the checkpoint alone."""
         super().__init__()
         self.save_hyperparameters(ignore=["load_pretrained"], logger=False)
-        self.multi_task = isinstance(class_names, dict)
-        self.tasks: dict[str, list[str]] = (
-            {k: list(v) for k, v in class_names.items()}
-            if self.multi_task
-            else {"label": list(class_names)}
-        )
-        weights = class_weights if isinstance(class_weights, dict) else {"label": class_weights}
+        self.tasks: dict[str, list[str]] = {k: list(v) for k, v in class_names.items()}
+        weights = class_weights or {}
         sizes = {task: len(names) for task, names in self.tasks.items()}
-        self.net = create_classifier(
-            model, sizes if self.multi_task else sizes["label"], pretrained=load_pretrained
-        )
+        self.net = create_classifier(model, sizes, pretrained=load_pretrained)
         self.losses = nn.ModuleDict(
             {
                 task: nn.CrossEntropyLoss(
@@ -67,7 +98,7 @@ class ClassificationModule(L.LightningModule):
         )
         self.metrics = nn.ModuleDict(
             {
-                f"{stage}_{task}": classification_metrics(n, self._prefix(stage, task))
+                f"{stage}_{task}": classification_metrics(n, metric_prefix(stage, task, sizes))
                 for stage in STAGES
                 for task, n in sizes.items()
             }
@@ -76,50 +107,33 @@ class ClassificationModule(L.LightningModule):
         self.reports = nn.ModuleDict({task: report_metrics(n) for task, n in sizes.items()})
         self.mlflow_run_id: str | None = None  # set by train; saved so evaluations can cite it
         self.mixup = BatchMixup.from_config(model.get("mixup"))
-        if self.mixup is not None and self.multi_task:
+        if self.mixup is not None and len(self.tasks) > 1:
             raise ValueError("model.mixup works with one label column; set model.mixup=null")
 
-    @property
-    def class_names(self) -> list[str]:
-        """Class names of the (first) task: what single-task callers index logits with."""
-        return next(iter(self.tasks.values()))
-
-    @property
-    def test_reports(self) -> MetricCollection:
-        """The (first) task's ``report_metrics``, filled by the last test."""
-        return self.reports[next(iter(self.tasks))]
-
-    def _prefix(self, stage: str, task: str) -> str:
-        return f"{stage}/{task}/" if self.multi_task else f"{stage}/"
-
-    def forward(self, images: Tensor) -> Tensor | dict[str, Tensor]:
+    def forward(self, images: Tensor) -> dict[str, Tensor]:
         return self.net(images)
-
-    def _as_dicts(self, logits: Targets, targets: Targets) -> tuple[dict, dict]:
-        if self.multi_task:
-            return logits, targets
-        return {"label": logits}, {"label": targets}
 
     def _step(self, batch: tuple[Tensor, Targets], stage: str) -> Tensor:
         images, targets = batch
+        several = len(self.tasks) > 1
         soft = None
         if stage == "train" and self.mixup is not None:
-            images, soft = self.mixup(images, targets, len(self.class_names))
-        logits, targets = self._as_dicts(self(images), targets)
+            ((task, classes),) = self.tasks.items()
+            images, soft = self.mixup(images, targets[task], len(classes))
+        logits = self(images)
         losses, accuracy = [], []
         for task in self.tasks:
             losses.append(self.losses[task](logits[task], targets[task] if soft is None else soft))
             self.metrics[f"{stage}_{task}"].update(logits[task], targets[task])
             if stage == "test":
                 self.reports[task].update(logits[task], targets[task])
-            if self.multi_task:
-                self.log(
-                    f"{stage}/{task}/loss", losses[-1], on_step=False, on_epoch=True, sync_dist=True
-                )
+            if several:
+                name = f"{metric_prefix(stage, task, self.tasks)}loss"
+                self.log(name, losses[-1], on_step=False, on_epoch=True, sync_dist=True)
                 accuracy.append((logits[task].argmax(1) == targets[task]).float().mean())
         loss = torch.stack(losses).sum()
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        if self.multi_task:
+        if several:
             self.log(
                 f"{stage}/acc",
                 torch.stack(accuracy).mean(),
@@ -140,11 +154,8 @@ class ClassificationModule(L.LightningModule):
     def test_step(self, batch: tuple[Tensor, Targets], batch_idx: int) -> None:
         self._step(batch, "test")
 
-    def predict_step(self, batch: tuple[Tensor, Targets], batch_idx: int) -> Targets:
-        logits = self(batch[0])
-        if self.multi_task:
-            return {task: out.softmax(dim=1) for task, out in logits.items()}
-        return logits.softmax(dim=1)
+    def predict_step(self, batch: tuple[Tensor, Targets], batch_idx: int) -> dict[str, Tensor]:
+        return {task: out.softmax(dim=1) for task, out in self(batch[0]).items()}
 
     def _log_epoch_metrics(self, stage: str) -> None:
         """Compute, log and reset the stage's metrics once per epoch. Logging the metric
@@ -171,6 +182,10 @@ class ClassificationModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["mlflow_run_id"] = self.mlflow_run_id
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Resuming an older checkpoint: its weights under today's names."""
+        upgrade_checkpoint(checkpoint)
 
     def configure_optimizers(self) -> dict[str, Any]:
         attached = self._trainer is not None

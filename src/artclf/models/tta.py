@@ -48,9 +48,7 @@ def averaged_probabilities(model: torch.nn.Module, batch: Tensor, mode: str) -> 
     total: dict[str, Tensor] = {}
     parts = views(batch, mode)
     for view in parts:
-        logits = model(view)
-        logits = logits if isinstance(logits, dict) else {"label": logits}
-        for task, values in logits.items():
+        for task, values in model(view).items():
             probs = values.float().softmax(dim=1)
             total[task] = total[task] + probs if task in total else probs
     return {task: value / len(parts) for task, value in total.items()}

@@ -38,12 +38,12 @@ class TestReports(RunReport):
 
         from artclf.reports import confusion_matrix_figure, per_class_report
 
-        reports = getattr(module, "test_reports", None)
-        if reports is None or not reports["confusion"].update_called:
+        task, classes = next(iter(module.tasks.items()))
+        if not module.reports[task]["confusion"].update_called:
             return
-        scores = reports.compute()
+        scores = module.reports[task].compute()
         matrix = scores["confusion"].cpu().numpy()
-        classes, client, run_id = module.class_names, logger.experiment, logger.run_id
+        client, run_id = logger.experiment, logger.run_id
         figure = confusion_matrix_figure(matrix, classes, title="test confusion matrix")
         client.log_figure(run_id, figure, "reports/confusion_matrix.png", save_kwargs={"dpi": 120})
         plt.close(figure)
@@ -72,9 +72,7 @@ class GradCamGrid(RunReport):
         dataset = datasets["test" if datamodule.has_test else "val"]
         count = min(len(dataset), self.limit)
         images = np.stack([dataset.image(i) for i in range(count)]).transpose(0, 2, 3, 1)
-        targets = np.asarray(dataset.targets[:count])
-        if targets.ndim == 2:  # multi-task: the grid shows the first task
-            targets = targets[:, 0]
+        targets = np.asarray(dataset.targets[:count, 0])  # the grid shows the first task
         # the test loop runs without autograd; Grad-CAM needs it back
         with torch.inference_mode(False), torch.enable_grad():
             figure = prediction_grid_figure(module.cpu().eval(), images, targets)

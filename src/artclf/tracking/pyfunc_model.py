@@ -121,7 +121,8 @@ def as_items(model_input: Any) -> Sequence[Any]:
 
 class ImageClassifier(mlflow.pyfunc.PythonModel):
     """``predict`` returns ``[{task: [{"label", "probability"}, ...]}]``, one dict per image,
-    best first; the single-task key is ``label``. ``params={"top_k": k}`` sets k."""
+    best first, each task named after its label column (``style``…). ``params={"top_k": k}``
+    sets k."""
 
     def load_context(self, context) -> None:
         from artclf.inference import load_module

@@ -210,7 +210,7 @@ def default_model_name(cfg) -> str:
         return str(cfg.task)
 
     data = _choices(cfg).get("data") or str(cfg.data.get("source", "data"))
-    labels = cfg.data.get("labels", "label")
+    labels = cfg.data.labels
     labels = "+".join(labels) if not isinstance(labels, str) else labels
     return f"{data}-{labels}"
 
