@@ -88,6 +88,18 @@ def test_an_older_single_task_checkpoint_loads_and_resumes(make_cfg, tmp_path: P
     ]
 
 
+def test_an_older_checkpoint_without_data_labels_keeps_its_task_name() -> None:
+    from artclf.models.module import upgrade_checkpoint
+
+    old = {
+        "hyper_parameters": {"class_names": ["a", "b"], "class_weights": None},
+        "state_dict": {"net.heads.label.1.weight": torch.zeros(2, 4)},
+    }
+    upgraded = upgrade_checkpoint(old)
+    assert upgraded["hyper_parameters"]["class_names"] == {"label": ["a", "b"]}
+    assert list(upgraded["state_dict"]) == ["net.heads.label.1.weight"]
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [

@@ -30,18 +30,16 @@ _OLD_SINGLE_TASK = "label"
 def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
     """An older single-task checkpoint (``class_names`` a list; head and loss stored as
     ``net.heads.label``, ``losses.label``) in today's shape, in place: the task named after the
-    label column it was trained on (its ``data.labels``). Today's checkpoints pass unchanged.
+    label column it was trained on (its ``data.labels``, else ``label`` as before). Today's
+    checkpoints pass unchanged.
     Every way a classifier checkpoint comes in goes through here: ``load_module`` and resuming
     (``on_load_checkpoint``)."""
     hparams = checkpoint.get("hyper_parameters") or {}
     names = hparams.get("class_names")
     if names is None or isinstance(names, Mapping):
         return checkpoint
-    labels = (hparams.get("data") or {}).get("labels")
-    if labels is None:
-        raise ValueError(
-            "this older checkpoint stores no data.labels to name its task by; retrain it"
-        )
+    # without a data.labels to name it by, the task keeps the name it was saved under
+    labels = (hparams.get("data") or {}).get("labels") or _OLD_SINGLE_TASK
     task = str(labels if isinstance(labels, str) else labels[0])
     hparams["class_names"] = {task: list(names)}
     weights = hparams.get("class_weights")
