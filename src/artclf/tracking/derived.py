@@ -23,9 +23,15 @@ SOURCE_CKPT_TAG = "artclf.source_ckpt"
 DESCRIPTION_TAG = "mlflow.note.content"  # what the UI shows as the run's description
 
 
+def checkpoint_entries(run: mlflow.ActiveRun | None) -> dict[str, str | None]:
+    """What every checkpoint of a training carries about its run (``source_run_id`` reads
+    it back): the run's id, None for a training without tracking."""
+    return {checkpoints.RUN_ID_KEY: run.info.run_id if run is not None else None}
+
+
 def source_run_id(ckpt_path: str | Path) -> str | None:
     """The MLflow run that wrote the checkpoint (None for runs without tracking)."""
-    return checkpoints.read(ckpt_path).get("mlflow_run_id")
+    return checkpoints.read(ckpt_path).get(checkpoints.RUN_ID_KEY)
 
 
 def source_link(client: MlflowClient, run_id: str) -> str:
