@@ -221,7 +221,10 @@ def registered_versions(client: MlflowClient) -> list[tuple[str, dict[str, str],
         (
             model.name,
             {alias: str(number) for alias, number in model.aliases.items()},
-            {v.version: v.run_id for v in client.search_model_versions(f"name='{model.name}'")},
+            {
+                str(v.version): v.run_id
+                for v in client.search_model_versions(f"name='{model.name}'")
+            },
         )
         for model in client.search_registered_models()
     ]
