@@ -50,6 +50,27 @@ def tiny_training(cache: Path, uri: str) -> tuple[str, ...]:
     )
 
 
+def tiny_adain(contents: Path, styles: Path, uri: str, size: int) -> tuple[str, ...]:
+    """Overrides for a two-step CPU training of a narrow AdaIN decoder on ``size``-pixel
+    content and style folders, tracked at ``uri`` (one epoch, a quarter held out)."""
+    return (
+        "experiment=adain",
+        f"data.domain_a={contents}",
+        f"data.domain_b={styles}",
+        f"logger.tracking_uri={uri}",
+        "adain.decoder_width=16",
+        f"data.image_size={size}",
+        f"data.load_size={size + 4}",
+        "data.num_workers=0",
+        "data.batch_size=2",
+        "data.val_fraction=0.25",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.accelerator=cpu",
+        "callbacks.progress_bar=false",
+    )
+
+
 def compose_cfg(name: str, home: Path, *overrides: str) -> DictConfig:
     """Compose ``conf/<name>.yaml`` for a run at home ``home`` (its run folder ``home/name``)."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

@@ -21,6 +21,7 @@ from artclf.style import image_io
 from artclf.style.adain import adain
 from artclf.style.errors import StyleTransferError
 from artclf.style.losses import gram_matrix, mean_std, style_loss
+from conftest import tiny_adain
 
 SIZE = 32
 
@@ -126,23 +127,7 @@ def test_train_register_and_stylize_through_the_registry(
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("HOME", str(tmp_path))  # the registry's download cache
-    cfg = make_cfg(
-        "experiment=adain",
-        f"data.domain_a={contents}",
-        f"data.domain_b={styles}",
-        f"logger.tracking_uri={uri}",
-        "adain.decoder_width=16",
-        f"data.image_size={SIZE}",
-        f"data.load_size={SIZE + 4}",
-        "data.num_workers=0",
-        "data.batch_size=2",
-        "data.val_fraction=0.25",
-        "trainer.max_epochs=1",
-        "trainer.limit_train_batches=2",
-        "trainer.accelerator=cpu",
-        "trainer.precision=32-true",
-        "callbacks.progress_bar=false",
-    )
+    cfg = make_cfg(*tiny_adain(contents, styles, uri, SIZE), "trainer.precision=32-true")
     assert math.isfinite(train(cfg))
 
     client = MlflowClient(uri)

@@ -22,7 +22,7 @@ from artclf.app.classify import UploadError, check_upload
 from artclf.predict import predict
 from artclf.tracking.registry import register_run, resolve_checkpoint
 from artclf.train import train
-from conftest import compose_cfg, train_tiny
+from conftest import compose_cfg, tiny_adain, train_tiny
 
 PAGE = Path(store.__file__).with_name("page.py")
 MODEL = "models:/tiny@champion"
@@ -200,21 +200,8 @@ def adain_registered(registered: dict, tmp_path_factory: pytest.TempPathFactory)
     cfg = compose_cfg(
         "train",
         home,
-        "experiment=adain",
-        f"data.domain_a={contents}",
-        f"data.domain_b={styles}",
-        f"logger.tracking_uri={registered['uri']}",
+        *tiny_adain(contents, styles, registered["uri"], SIZE),
         "logger.experiment_name=artclf-adain",  # the Runs tab test counts artclf-train's runs
-        "adain.decoder_width=16",
-        f"data.image_size={SIZE}",
-        f"data.load_size={SIZE + 4}",
-        "data.num_workers=0",
-        "data.batch_size=2",
-        "data.val_fraction=0.25",
-        "trainer.max_epochs=1",
-        "trainer.limit_train_batches=2",
-        "trainer.accelerator=cpu",
-        "callbacks.progress_bar=false",
     )
     train(cfg)
     return "models:/adain@champion"

@@ -52,33 +52,41 @@ def test_trial_config_sets_values_parent_and_folder(tmp_path: Path) -> None:
     assert compose(["search=stylize_random"]).tune.command == "stylize"
 
 
-def test_a_dead_process_trial_is_failed_and_queued_again(tmp_path: Path) -> None:
+def claim(trial: optuna.Trial, pid: int) -> None:
+    """Mark ``trial`` as run by process ``pid`` of this host (what ``objective_for`` records)."""
+    trial.set_user_attr(HOST, os.uname().nodename)
+    trial.set_user_attr(PID, pid)
+
+
+@pytest.fixture
+def dead_trial(tmp_path: Path) -> optuna.Study:
+    """A stored study ``s`` whose one running trial (``optim.lr``) has lost its process."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'o.db'}", study_name="s")
-    running = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
-    running.set_user_attr(HOST, os.uname().nodename)
-    running.set_user_attr(PID, dead.pid)
-    alive = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
-    alive.set_user_attr(HOST, os.uname().nodename)
-    alive.set_user_attr(PID, os.getpid())
+    trial = study.ask({"optim.lr": optuna.distributions.FloatDistribution(0, 1)})
+    claim(trial, dead.pid)
+    return study
+
+
+def test_a_dead_process_trial_is_failed_and_queued_again(dead_trial) -> None:
+    study = dead_trial
+    alive = study.ask({"optim.lr": optuna.distributions.FloatDistribution(0, 1)})
+    claim(alive, os.getpid())
     assert recover_dead_trials(study, RetryHeartbeatStaleTrialCallback()) == 1
     states = [t.state for t in study.trials]
     assert states == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]
     assert study.trials[2].params == study.trials[0].params
 
 
-def test_a_trial_dead_before_its_run_existed_gets_a_killed_child_run(tmp_path: Path) -> None:
+def test_a_trial_dead_before_its_run_existed_gets_a_killed_child_run(
+    tmp_path: Path, dead_trial
+) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cfg = compose(["search=train_random", "study=s", f"logger.tracking_uri={uri}"])
     client = MlflowClient(uri)
     parent = client.create_run(client.create_experiment("e")).info.run_id
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'o.db'}", study_name="s")
-    trial = study.ask({"optim.lr": optuna.distributions.FloatDistribution(0, 1)})
-    trial.set_user_attr(HOST, os.uname().nodename)
-    trial.set_user_attr(PID, dead.pid)
+    study = dead_trial
     stale = on_stale(cfg, parent, RetryHeartbeatStaleTrialCallback())
     assert recover_dead_trials(study, stale) == 1
     (run,) = client.search_runs(["1"], f"tags.mlflow.parentRunId = '{parent}'")

@@ -147,13 +147,24 @@ def _atomic_file(target: Path) -> Iterator[Any]:
         raise
 
 
+#: The entry naming the MLflow run that wrote a checkpoint (None or absent: untracked).
+RUN_ID_KEY = "mlflow_run_id"
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint writer, writing beside the target and renaming: a kill during
-    the write leaves the previous checkpoint (or none), never a piece of one."""
+    the write leaves the previous checkpoint (or none), never a piece of one. ``entries``
+    join every checkpoint it writes, weights-only ones too (``RUN_ID_KEY``: the run that
+    wrote it, which evaluations cite and a resume continues)."""
+
+    def __init__(self, entries: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.entries = dict(entries or {})
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
     ) -> None:
+        checkpoint.update(self.entries)
         if storage_options is not None or "://" in str(path):
             return super().save_checkpoint(checkpoint, path, storage_options)
         target = Path(path)
@@ -215,6 +226,6 @@ class Resume:
         if not source:
             return
         self.path = fetch(source)
-        self.run_id = read(self.path).get("mlflow_run_id")
+        self.run_id = read(self.path).get(RUN_ID_KEY)
         if not is_url(source):
             self.checkpoint_dir = self.path.resolve().parent

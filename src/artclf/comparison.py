@@ -11,9 +11,7 @@ the test says the difference is not chance (p < ``alpha``).
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -179,20 +177,20 @@ def log_comparison(cfg: DictConfig, comparison: Comparison) -> str | None:
     """The comparison as its own MLflow run, tagged with both versions; its run id."""
     if not cfg.logger.enabled:
         return None
-    import mlflow
-
     from artclf.tracking import start_run
+    from artclf.tracking.artifacts import log_texts, tag_run
     from artclf.tracking.runs import log_metrics
 
     summary = comparison.to_dict()
     with start_run(cfg) as run:
-        mlflow.set_tags(
+        tag_run(
+            run.info.run_id,
             {
                 "artclf.model": comparison.candidate.name,
                 "artclf.candidate_version": comparison.candidate.version,
                 "artclf.champion_version": comparison.champion.version,
                 "artclf.candidate_wins": str(comparison.candidate_wins),
-            }
+            },
         )
         metrics = {f"candidate/{k}": v for k, v in comparison.candidate.metrics.items()}
         metrics.update({f"champion/{k}": v for k, v in comparison.champion.metrics.items()})
@@ -203,10 +201,11 @@ def log_comparison(cfg: DictConfig, comparison: Comparison) -> str | None:
             mcnemar_p=comparison.mcnemar_p,
         )
         log_metrics(run.info.run_id, metrics)
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "comparison.json").write_text(json.dumps(summary, indent=2))
-            comparison.per_class_deltas().to_csv(Path(tmp) / "per_class.csv", index=False)
-            mlflow.log_artifacts(tmp, artifact_path="comparison", run_id=run.info.run_id)
+        texts = {
+            "comparison.json": json.dumps(summary, indent=2),
+            "per_class.csv": comparison.per_class_deltas().to_csv(index=False),
+        }
+        log_texts(run.info.run_id, texts, "comparison")
         return run.info.run_id
 
 

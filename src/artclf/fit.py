@@ -19,6 +19,7 @@ from artclf.resume import config_from_checkpoint
 from artclf.tracking import start_run
 from artclf.tracking.callbacks import RunReport
 from artclf.tracking.datasets import log_data_inputs
+from artclf.tracking.derived import checkpoint_entries
 from artclf.tracking.logger import lightning_logger
 from artclf.tracking.publish import publish_run
 from artclf.validation import validate_train
@@ -38,10 +39,8 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
     with start_run(cfg, resume.run_id) as run:
         built = tasks.build(cfg)
         module, datamodule, task_callbacks = built
-        if run is not None:
-            module.mlflow_run_id = run.info.run_id
-            if hasattr(datamodule, "fingerprint"):  # a classification dataset (not CycleGAN)
-                log_data_inputs(cfg, datamodule)
+        if run is not None and hasattr(datamodule, "fingerprint"):  # classification data
+            log_data_inputs(cfg, datamodule)
         callbacks, checkpoint = run_callbacks(cfg, resume.checkpoint_dir or run_dir / "checkpoints")
         callbacks += [*task_callbacks, *extra_callbacks]
         trainer = L.Trainer(
@@ -50,7 +49,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             logger=lightning_logger(cfg, run, run_dir),
             default_root_dir=run_dir,
             enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
-            plugins=[checkpoints.AtomicCheckpointIO()],
+            plugins=[checkpoints.AtomicCheckpointIO(checkpoint_entries(run))],
         )
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume.path, weights_only=True)
         best = checkpoint.best_model_score

@@ -20,18 +20,17 @@ HEADLINE = ("test/acc", "test/macro_f1")
 
 
 def report(cfg: DictConfig):
-    import mlflow
-
-    from artclf.leaderboard import select_runs
     from artclf.sweep_report import write_report
+    from artclf.tracking.queries import connect, or_user_error
+    from artclf.tracking.selection import select_runs
 
-    mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
     runs = [str(r) for r in cfg.runs] if cfg.get("runs") else None
     if sum(x is not None for x in (cfg.sweep, runs, cfg.experiment_name)) > 1:
         raise ValueError(
             "pass one of sweep=, runs= or experiment_name= (or none: latest experiment)"
         )
-    client = mlflow.MlflowClient()
+    client = connect(str(cfg.logger.tracking_uri))
+    hint = "list runs with `make ui` or pass experiment_name="  # an unknown run id
     command = "python -m artclf.report " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if cfg.get("table"):  # a markdown table for a README, of one or several experiments
         from omegaconf import OmegaConf
@@ -40,22 +39,10 @@ def report(cfg: DictConfig):
 
         names = cfg.experiment_name
         names = list(names) if OmegaConf.is_list(names) else [names]
-        selections = [run_or_mlflow_error(select_runs, client, n, cfg.sweep, runs) for n in names]
+        selections = [or_user_error(hint, select_runs, client, n, cfg.sweep, runs) for n in names]
         return write_table(client, [r for s in selections for r in s.runs], cfg, command.strip())
-    selection = run_or_mlflow_error(select_runs, client, cfg.experiment_name, cfg.sweep, runs)
+    selection = or_user_error(hint, select_runs, client, cfg.experiment_name, cfg.sweep, runs)
     return write_report(client, selection, Path(cfg.output_dir), command.strip())
-
-
-def run_or_mlflow_error(fn, *args):
-    """A run id the store does not know is a user error, not a crash."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return fn(*args)
-    except MlflowException as error:
-        raise ValueError(
-            f"{error.message.splitlines()[0]}; list runs with `make ui` or pass experiment_name="
-        ) from None
 
 
 def show(result) -> None:

@@ -13,14 +13,9 @@ import hydra
 from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
-from artclf.stylizing import finish as _finish
-from artclf.stylizing import log_outputs as _log_images
-from artclf.stylizing import mean as _mean
 from artclf.stylizing import stylize
-from artclf.tracking.images import mlflow_key
 
-# artclf.stylize_adain imports the three underscored helpers from here
-__all__ = ["_finish", "_log_images", "_mean", "main", "mlflow_key", "stylize"]
+__all__ = ["main", "stylize"]
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="stylize")

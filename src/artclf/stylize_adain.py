@@ -44,7 +44,8 @@ def _style_weights(cfg: DictConfig, n_styles: int) -> list[float] | None:
 def stylize_adain(cfg: DictConfig) -> dict[str, float]:
     """Stylise ``cfg.content`` with ``cfg.style``; return the mean metrics over the outputs."""
     from artclf.models.adain import load_adain
-    from artclf.stylize import _finish, _log_images, _mean
+    from artclf.stylizing import finish, log_outputs, mean
+    from artclf.tracking.queries import connect
 
     source = cfg.get("ckpt_path")
     if not source:
@@ -58,10 +59,7 @@ def stylize_adain(cfg: DictConfig) -> dict[str, float]:
     styles = io.expand_sources(cfg.style, "style")
     weights = _style_weights(cfg, len(styles))
     alpha = float(cfg.alpha)
-    if cfg.logger.get("tracking_uri"):  # the store a models:/ URI is looked up in
-        import mlflow
-
-        mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
+    connect(cfg.logger.get("tracking_uri"))  # the store a models:/ URI is looked up in
     net = load_adain(str(source))
     bb = cfg.backbone  # the metric: the same taps Gatys is measured with
     taps = build_feature_taps(bb.name, bb.content_layers, bb.style_layers, bb.pretrained)
@@ -105,5 +103,5 @@ def stylize_adain(cfg: DictConfig) -> dict[str, float]:
                 pairs.append({"name": name, "content": content_src, "style": style, **row})
                 log.info("%s: %s", name, {k: v for k, v in row.items() if v is not None})
                 if run is not None:
-                    _log_images(run.info.run_id, files, grid, key=f"grid/{name}")
-        return _finish(run, run_dir, _mean(rows), pairs)
+                    log_outputs(run.info.run_id, files, grid, name)
+        return finish(run, run_dir, mean(rows), pairs)

@@ -24,8 +24,9 @@ from artclf.style.errors import StyleTransferError
 from artclf.style.metrics import lpips, ssim
 from artclf.tracking import log_metrics, start_run
 from artclf.tracking.derived import derived_run
-from artclf.tracking.images import log_images, mlflow_key
+from artclf.tracking.images import log_images, run_key
 from artclf.tracking.metrics import log_history
+from artclf.tracking.queries import connect
 
 log = logging.getLogger("artclf.stylize")
 
@@ -44,9 +45,9 @@ def settings_from(cfg: DictConfig) -> TransferSettings:
     )
 
 
-def log_outputs(run_id: str, paths: list[Path], grid: torch.Tensor, key: str) -> None:
-    """The saved files and the ``grid`` tensor of one output (see ``tracking.images``)."""
-    log_images(run_id, paths, io.to_pil(grid.cpu()), key)
+def log_outputs(run_id: str, paths: list[Path], grid: torch.Tensor, name: str) -> None:
+    """The saved files and the ``grid`` tensor of the output ``name`` (``tracking.images``)."""
+    log_images(run_id, paths, io.to_pil(grid.cpu()), name)
 
 
 def mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -143,9 +144,9 @@ def gatys(cfg: DictConfig) -> dict[str, float]:
                 pairs.append({"name": name, "content": content_src, "style": style_src, **row})
                 log.info("%s: %s", name, {k: v for k, v in row.items() if v is not None})
                 if run is not None:
-                    prefix = f"{mlflow_key(name)}/" if several else ""
+                    prefix = f"{run_key(name)}/" if several else ""
                     log_history(run.info.run_id, result.history, f"{prefix}loss/")
-                    log_outputs(run.info.run_id, files, grid, key=f"grid/{mlflow_key(name)}")
+                    log_outputs(run.info.run_id, files, grid, name)
         return finish(run, run_dir, mean(rows), pairs)
 
 
@@ -161,10 +162,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
             "method=cyclegan needs ckpt_path=CKPT (of experiment=cyclegan_monet) or "
             "ckpt_path=models:/<name>@<alias>"
         )
-    if cfg.logger.get("tracking_uri"):  # the store a models:/ URI is looked up in
-        import mlflow
-
-        mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
+    connect(cfg.logger.get("tracking_uri"))  # the store a models:/ URI is looked up in
     resolve_ckpt_option(cfg)  # models:/<name>@<alias>: the registered version's checkpoint
     generator = load_generator(str(cfg.ckpt_path), str(cfg.direction))
     if not cfg.get("input"):
@@ -188,6 +186,6 @@ def translate(cfg: DictConfig) -> dict[str, float]:
                 io.save(grid, run_dir / f"{name}_grid.png"),
             ]
             if run is not None:
-                log_outputs(run.info.run_id, files, grid, key=f"grid/{mlflow_key(name)}")
+                log_outputs(run.info.run_id, files, grid, name)
         final = {"final/seconds_per_image": sum(seconds) / len(seconds)}
         return finish(run, run_dir, final)

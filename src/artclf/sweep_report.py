@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import html
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +18,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from mlflow.entities import Run
-from mlflow.tracking import MlflowClient
 
-from artclf.leaderboard import Selection, leaderboard, objective, swept_params, to_markdown
+from artclf.leaderboard import leaderboard, objective, swept_params, to_markdown
+from artclf.tracking.artifacts import log_files
+from artclf.tracking.queries import Client, Run, copy_artifact, metric_values
+from artclf.tracking.selection import Selection
 
 CURVES = ("val/acc", "train/loss")
 CONFUSION_ARTIFACT = "reports/confusion_matrix.png"
@@ -74,14 +74,13 @@ def metric_vs_params_figure(table: pd.DataFrame, metric: str, params: list[str])
     return fig
 
 
-def learning_curves_figure(client: MlflowClient, runs: list[Run]) -> Figure:
+def learning_curves_figure(client: Client, runs: list[Run]) -> Figure:
     """``val/acc`` and ``train/loss`` per epoch of every run, overlaid."""
     fig, axes = plt.subplots(1, len(CURVES), figsize=(11, 3.8), layout="constrained")
     for ax, key in zip(axes, CURVES, strict=True):
         for run in sorted(runs, key=lambda r: r.info.run_name or ""):
-            history = sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)
-            if history:
-                values = [m.value for m in history]
+            values = metric_values(client, run.info.run_id, key)
+            if values:
                 epochs = range(1, len(values) + 1)
                 ax.plot(epochs, values, marker="o", ms=3, label=run.info.run_name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -132,7 +131,7 @@ def render_html(report: Report, title: str, command: str, captions: dict[str, st
     )
 
 
-def write_report(client: MlflowClient, selection: Selection, folder: Path, command: str) -> Report:
+def write_report(client: Client, selection: Selection, folder: Path, command: str) -> Report:
     """Leaderboard, figures and HTML of the selected runs into ``folder``; the HTML (and the
     rest) also logged to the sweep's parent run under ``report/`` when there is one."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,17 +150,12 @@ def write_report(client: MlflowClient, selection: Selection, folder: Path, comma
     report.figures["curves"] = _save(figure, folder / "learning_curves.png")
     captions["curves"] = "val/acc and train/loss per epoch, every run"
     best = table.iloc[0]
-    artifacts = {f.path for f in client.list_artifacts(best["run_id"], "reports")}
-    if CONFUSION_ARTIFACT in artifacts:
-        with tempfile.TemporaryDirectory() as tmp:
-            local = Path(client.download_artifacts(best["run_id"], CONFUSION_ARTIFACT, tmp))
-            target = folder / "best_confusion_matrix.png"
-            target.write_bytes(local.read_bytes())
+    target = folder / "best_confusion_matrix.png"
+    if copy_artifact(client, best["run_id"], CONFUSION_ARTIFACT, target):
         report.figures["confusion"] = target
         captions["confusion"] = f"test confusion matrix of the best run, {best['run_name']}"
     report.html.write_text(render_html(report, selection.title, command, captions))
     if selection.parent_id:
         written = [report.html, report.csv, folder / "leaderboard.md", *report.figures.values()]
-        for path in written:
-            client.log_artifact(selection.parent_id, str(path), artifact_path="report")
+        log_files(selection.parent_id, written, artifact_path="report")
     return report

@@ -132,23 +132,11 @@ def close_trial_run(
     run has one child per started trial."""
     if parent is None:
         return
-    from mlflow.entities import Param
-    from mlflow.tracking import MlflowClient
+    from artclf.tracking.trials import kill_trial_run
 
-    client = MlflowClient(str(cfg.logger.tracking_uri))
     name = trial_run_name(str(cfg.study), number)
-    experiment_id = client.get_run(parent).info.experiment_id
-    runs = client.search_runs(
-        [experiment_id], f"tags.mlflow.parentRunId = '{parent}' and attributes.run_name = '{name}'"
-    )
-    if not runs:
-        tags = {"mlflow.parentRunId": parent, "artclf.task": str(cfg.get("task_name", ""))}
-        runs = [client.create_run(experiment_id, run_name=name, tags=tags)]
-        values = [Param(key, str(value)) for key, value in (params or {}).items()]
-        client.log_batch(runs[0].info.run_id, params=values)
-    for run in runs:
-        client.set_tag(run.info.run_id, "optuna.state", state)
-        client.set_terminated(run.info.run_id, "KILLED")
+    task = str(cfg.get("task_name", ""))
+    kill_trial_run(str(cfg.logger.tracking_uri), parent, name, state, task, params)
 
 
 def objective_for(cfg: DictConfig, parent: str | None) -> Callable[[Trial], float]:
@@ -241,20 +229,12 @@ def _study_parent(cfg: DictConfig, study: optuna.Study) -> str | None:
     parent = study.user_attrs.get(RUN_ID)
     if parent:
         return str(parent)
-    from mlflow.tracking import MlflowClient
+    from artclf.tracking.trials import create_study_run
 
-    from artclf.tracking.retry import retry_locked
-    from artclf.tracking.runs import _experiment_id, git_tags
-    from artclf.tracking.store import ensure_store
-
-    uri = str(cfg.logger.tracking_uri)
-    ensure_store(uri)
-    client = MlflowClient(uri)
-    experiment_id = retry_locked(_experiment_id, client, str(cfg.logger.experiment_name), uri)
-    tags = {"artclf.role": "study", "optuna.study": str(cfg.study), **git_tags()}
-    run = client.create_run(experiment_id, run_name=f"study-{cfg.study}", tags=tags)
-    study.set_user_attr(RUN_ID, run.info.run_id)
-    return run.info.run_id
+    uri, experiment = str(cfg.logger.tracking_uri), str(cfg.logger.experiment_name)
+    run_id = create_study_run(uri, experiment, str(cfg.study))
+    study.set_user_attr(RUN_ID, run_id)
+    return run_id
 
 
 def open_study(cfg: DictConfig) -> tuple[optuna.Study, str | None, int]:

@@ -13,17 +13,17 @@ from PIL import Image
 from artclf.explain import explain
 from artclf.style.errors import StyleTransferError
 from artclf.stylize import stylize
-from artclf.tracking.images import mlflow_key
+from artclf.tracking.images import run_key
 
 
 @pytest.mark.parametrize("name", ["señora__画", "a b&c", "plain_name-1.0"])
 def test_image_keys_are_accepted_by_mlflow(tmp_path: Path, name: str) -> None:
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     with mlflow.start_run():
-        mlflow.log_image(Image.new("RGB", (4, 4)), key=f"grid/{mlflow_key(name)}", step=0)
-        mlflow.log_metric(f"{mlflow_key(name)}/loss/style", 1.0)
-    assert mlflow_key("画") != mlflow_key("絵")
-    assert mlflow_key("plain_name-1.0") == "plain_name-1.0"
+        mlflow.log_image(Image.new("RGB", (4, 4)), key=f"grid/{run_key(name)}", step=0)
+        mlflow.log_metric(f"{run_key(name)}/loss/style", 1.0)
+    assert run_key("画") != run_key("絵")
+    assert run_key("plain_name-1.0") == "plain_name-1.0"
 
 
 def test_huge_stylize_size_is_refused_before_any_run(make_cfg, tmp_path: Path) -> None:

@@ -7,13 +7,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pandas as pd
-from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import CONFIG_DIR
-from artclf.tracking.registry import is_model_uri, model_version, resolve_checkpoint
+from artclf.tracking import queries
+from artclf.tracking.queries import Client
+from artclf.tracking.registry import (
+    is_model_uri,
+    model_version,
+    registered_versions,
+    resolve_checkpoint,
+)
 
 #: Where `make ui` serves the MLflow UI; runs and models link into it.
 MLFLOW_UI = os.environ.get("ARTCLF_MLFLOW_UI", "http://127.0.0.1:5000")
@@ -35,38 +40,29 @@ def logger_config() -> DictConfig:
     return app_config().logger
 
 
-def connect() -> MlflowClient:
-    """Point this process's MLflow calls at the project's store."""
-    mlflow.set_tracking_uri(str(logger_config().tracking_uri))
-    return MlflowClient()
+def connect() -> Client:
+    """Point this process's tracking calls at the project's store."""
+    return queries.connect(str(logger_config().tracking_uri))
 
 
-def model_choices(client: MlflowClient, task: str | None = None) -> list[str]:
+def model_choices(client: Client, task: str | None = None) -> list[str]:
     """``models:/name@alias`` and ``models:/name/version`` for every registered model, the
     champions first; ``task`` keeps the versions whose run trained that task ("cyclegan"),
     None keeps the classifiers."""
     aliases, versions = [], []
-    for model in client.search_registered_models():
-        kept = {
-            v.version
-            for v in client.search_model_versions(f"name='{model.name}'")
-            if run_task(client, v.run_id) == task
-        }
-        aliases += [f"models:/{model.name}@{a}" for a, v in model.aliases.items() if v in kept]
-        versions += [f"models:/{model.name}/{v}" for v in kept]
+    for name, model_aliases, runs in registered_versions(client):
+        kept = {v for v, run_id in runs.items() if run_task(client, run_id) == task}
+        aliases += [f"models:/{name}@{a}" for a, v in model_aliases.items() if v in kept]
+        versions += [f"models:/{name}/{v}" for v in kept]
     aliases.sort(key=lambda uri: (not uri.endswith(f"@{CHAMPION}"), uri))
     versions.sort(key=lambda uri: (uri.rsplit("/", 1)[0], -int(uri.rsplit("/", 1)[1])))
     return aliases + versions
 
 
-def run_task(client: MlflowClient, run_id: str | None) -> str | None:
+def run_task(client: Client, run_id: str | None) -> str | None:
     """The ``task`` training ran ("cyclegan"), None for classifiers and unknown runs."""
-    if not run_id:
-        return None
-    try:
-        return client.get_run(run_id).data.params.get("task")
-    except mlflow.exceptions.MlflowException:
-        return None
+    run = queries.find_run(client, run_id) if run_id else None
+    return None if run is None else run.data.params.get("task")
 
 
 def checkpoint_of(source: str) -> Path:
@@ -96,7 +92,7 @@ class ModelCard:
     run_link: str | None
 
 
-def model_card(client: MlflowClient, source: str, run_id: str | None, data: dict) -> ModelCard:
+def model_card(client: Client, source: str, run_id: str | None, data: dict) -> ModelCard:
     """The card of a model: ``run_id`` is the training run (from the registry or the
     checkpoint), ``data`` the data config the checkpoint stores."""
     if is_model_uri(source):
@@ -104,26 +100,25 @@ def model_card(client: MlflowClient, source: str, run_id: str | None, data: dict
     dataset = f"{data.get('source', '?')} ({data.get('root', '?')})" if data else "unknown"
     if not run_id:
         return ModelCard(source, dataset, None, None, None)
-    try:
-        run = client.get_run(run_id)
-    except mlflow.exceptions.MlflowException:
+    run = queries.find_run(client, run_id)
+    if run is None:
         return ModelCard(source, dataset, None, None, None)
     accuracy = run.data.metrics.get("test/acc")
     link = run_url(run.info.experiment_id, run_id)
     return ModelCard(source, dataset, accuracy, run.info.run_name, link)
 
 
-def experiments(client: MlflowClient) -> list[str]:
-    return sorted(e.name for e in client.search_experiments())
+def experiments(client: Client) -> list[str]:
+    return queries.experiment_names(client)
 
 
-def runs_table(client: MlflowClient, experiment: str, metric: str = "test/acc") -> pd.DataFrame:
+def runs_table(client: Client, experiment: str, metric: str = "test/acc") -> pd.DataFrame:
     """The experiment's runs, best ``metric`` first, with the columns a leaderboard needs and
     a link into the MLflow UI per run."""
-    found = client.get_experiment_by_name(experiment)
+    found = queries.experiment_runs(client, experiment)
     if found is None:
         return pd.DataFrame()
-    runs = mlflow.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"])
+    experiment_id, runs = found
     if runs.empty:
         return runs
     metrics = [c for c in runs.columns if c.startswith("metrics.") and "/" in c]
@@ -135,7 +130,7 @@ def runs_table(client: MlflowClient, experiment: str, metric: str = "test/acc") 
             "status": runs["status"],
             "started": runs["start_time"].dt.strftime("%Y-%m-%d %H:%M"),
             **{c.removeprefix("metrics."): runs[c] for c in shown},
-            "open in MLflow": [run_url(found.experiment_id, r) for r in runs["run_id"]],
+            "open in MLflow": [run_url(experiment_id, r) for r in runs["run_id"]],
         }
     )
     if f"metrics.{metric}" in shown:

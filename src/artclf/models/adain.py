@@ -15,7 +15,6 @@ import torch
 from omegaconf import DictConfig
 from torch import Tensor
 
-from artclf.models.sample_grid import log_sample_grid
 from artclf.style.adain import AdaINNet, adain
 from artclf.style.errors import StyleTransferError
 from artclf.style.losses import content_loss, mean_std, moment_style_loss, tv_loss
@@ -36,7 +35,6 @@ class AdaINModule(L.LightningModule):
         style_weight: float = 10.0,
         tv_weight: float = 0.0,
         lr: float = 1e-4,
-        n_samples: int = 4,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -44,7 +42,6 @@ class AdaINModule(L.LightningModule):
         layer = layer or (spec.content_layers[0] if spec else "")
         taps = build_feature_taps(backbone, [layer], style_layers, pretrained)
         self.net = AdaINNet(taps, layer, decoder_width)
-        self._samples: list[Tensor] = []
 
     def state_dict(self, *args, **kwargs):
         """Only the decoder: the frozen encoder is rebuilt from its (bundled) weights."""
@@ -87,23 +84,14 @@ class AdaINModule(L.LightningModule):
         self.log_dict(logged, on_step=True, on_epoch=True, batch_size=len(content))
         return total
 
-    def on_validation_epoch_start(self) -> None:
-        self._samples = []
-
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> tuple[Tensor, ...]:
+        """The held-out losses; returns the columns of the sample grid (``SampleGrid``):
+        content | style | stylised, in [0, 1]."""
         content, style = (x.add(1).div(2) for x in batch)
         _, parts = self.losses(content, style)
         for key in ("loss", "content", "style"):
             self.log(f"val/{key}", parts[key], prog_bar=key == "loss", batch_size=len(content))
-        if sum(len(s) for s in self._samples) < self.hparams.n_samples:
-            content, style = self.net.fit_size(content), self.net.fit_size(style)
-            self._samples.append(torch.stack([content, style, parts["output"]], 1).cpu())
-
-    def on_validation_epoch_end(self) -> None:
-        """Rows of content | style | stylised, one PNG per epoch, sent to MLflow."""
-        if self._samples and not self.trainer.sanity_checking:
-            rows = torch.cat(self._samples)[: self.hparams.n_samples]
-            log_sample_grid(self, rows.flatten(0, 1), nrow=3)
+        return self.net.fit_size(content), self.net.fit_size(style), parts["output"]
 
 
 def build_adain(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModule]:
@@ -113,7 +101,9 @@ def build_adain(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataModu
     from artclf.data.unpaired import UnpairedDataModule
 
     data = OmegaConf.to_container(cfg.data, resolve=True)
-    module = AdaINModule(**OmegaConf.to_container(cfg.adain, resolve=True))
+    module_args = OmegaConf.to_container(cfg.adain, resolve=True)
+    module_args.pop("n_samples", None)  # the sample grid's (artclf.tasks.adain)
+    module = AdaINModule(**module_args)
     return module, UnpairedDataModule(**data)
 
 

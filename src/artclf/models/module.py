@@ -103,7 +103,6 @@ class ClassificationModule(L.LightningModule):
         )
         #: confusion matrix and per-class scores of the test split, for the test reports
         self.reports = nn.ModuleDict({task: report_metrics(n) for task, n in sizes.items()})
-        self.mlflow_run_id: str | None = None  # set by train; saved so evaluations can cite it
         self.mixup = BatchMixup.from_config(model.get("mixup"))
         if self.mixup is not None and len(self.tasks) > 1:
             raise ValueError("model.mixup works with one label column; set model.mixup=null")
@@ -177,9 +176,6 @@ class ClassificationModule(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         for reports in self.reports.values():
             reports.reset()
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["mlflow_run_id"] = self.mlflow_run_id
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Resuming an older checkpoint: its weights under today's names."""

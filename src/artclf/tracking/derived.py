@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
-from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 from artclf import checkpoints
+from artclf.tracking.artifacts import log_folder, tag_run
+from artclf.tracking.queries import Client, connect, find_run
 from artclf.tracking.runs import log_metrics, start_run
 
 SOURCE_RUN_TAG = "artclf.source_run_id"
@@ -23,17 +24,22 @@ SOURCE_CKPT_TAG = "artclf.source_ckpt"
 DESCRIPTION_TAG = "mlflow.note.content"  # what the UI shows as the run's description
 
 
+def checkpoint_entries(run: mlflow.ActiveRun | None) -> dict[str, str | None]:
+    """What every checkpoint of a training carries about its run (``source_run_id`` reads
+    it back): the run's id, None for a training without tracking."""
+    return {checkpoints.RUN_ID_KEY: run.info.run_id if run is not None else None}
+
+
 def source_run_id(ckpt_path: str | Path) -> str | None:
     """The MLflow run that wrote the checkpoint (None for runs without tracking)."""
-    return checkpoints.read(ckpt_path).get("mlflow_run_id")
+    return checkpoints.read(ckpt_path).get(checkpoints.RUN_ID_KEY)
 
 
-def source_link(client: MlflowClient, run_id: str) -> str:
+def source_link(client: Client, run_id: str) -> str:
     """Markdown naming the source run, linked to its page in the UI (a relative link, so it
     works whatever host serves the UI)."""
-    try:
-        source = client.get_run(run_id)
-    except mlflow.exceptions.MlflowException:
+    source = find_run(client, run_id)
+    if source is None:
         return f"run `{run_id}` (not in this tracking store)"
     experiment = source.info.experiment_id
     return f"[{source.info.run_name}](#/experiments/{experiment}/runs/{run_id})"
@@ -51,12 +57,12 @@ def derived_run(cfg: DictConfig, ckpt_path: str | Path) -> Iterator[mlflow.Activ
         tags = {SOURCE_CKPT_TAG: str(ckpt)}
         source = source_run_id(ckpt)
         if source:
-            link = source_link(MlflowClient(), source)
+            link = source_link(connect(), source)
             tags[SOURCE_RUN_TAG] = source
             tags[DESCRIPTION_TAG] = f"{cfg.task_name} of {link}, checkpoint `{ckpt.name}`"
         else:
             tags[DESCRIPTION_TAG] = f"{cfg.task_name} of `{ckpt}` (written without tracking)"
-        mlflow.set_tags(tags)
+        tag_run(run.info.run_id, tags)
         yield run
 
 
@@ -73,6 +79,4 @@ def log_derived_results(
         if run is None:
             return
         log_metrics(run.info.run_id, metrics)
-        mlflow.log_artifacts(
-            str(folder), artifact_path=artifact_path or folder.name, run_id=run.info.run_id
-        )
+        log_folder(run.info.run_id, folder, artifact_path or folder.name)

@@ -71,7 +71,7 @@ def publish_classifier(
     dataset = next(d for d in datamodule.datasets.values() if len(d))
     example = dataset.image(0).transpose(1, 2, 0)  # CHW -> HWC
     config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    log_classifier(ckpt, module, config, fingerprint, example)
+    log_classifier(ckpt, module, config, fingerprint, example, run_id)
     register(cfg, run_id)
 
 

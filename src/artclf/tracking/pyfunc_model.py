@@ -27,6 +27,7 @@ import torch
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
+from artclf.checkpoints import RUN_ID_KEY
 from artclf.data.resize import checkpoint_resize
 
 #: Name of the logged model inside a run, and the keys of its artifacts.
@@ -36,7 +37,7 @@ CONFIG = "config"
 IMAGE_COLUMN = "image"
 DEFAULT_TOP_K = 5
 #: Checkpoint entries that rebuild the network; optimiser and loop state are left out.
-SLIM_KEYS = ("state_dict", "hyper_parameters", "pytorch-lightning_version", "mlflow_run_id")
+SLIM_KEYS = ("state_dict", "hyper_parameters", "pytorch-lightning_version", RUN_ID_KEY)
 
 SIGNATURE = ModelSignature(
     # unnamed: a plain list of paths or bytes is accepted as well as a DataFrame
@@ -158,7 +159,9 @@ def slim_checkpoint(ckpt_path: str | Path, target: Path) -> Path:
     return target
 
 
-def model_metadata(module, config: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+def model_metadata(
+    module, config: dict[str, Any], fingerprint: str, run_id: str | None
+) -> dict[str, Any]:
     """What a user of the model must know without loading it: classes and preprocessing."""
     from artclf.data.augment import IMAGENET_MEAN, IMAGENET_STD
 
@@ -174,7 +177,7 @@ def model_metadata(module, config: dict[str, Any], fingerprint: str) -> dict[str
             },
             "model": config.get("model", {}).get("name"),
             "data_fingerprint": fingerprint,
-            "source_run_id": module.mlflow_run_id,
+            "source_run_id": run_id,
         }
     }
 
@@ -196,15 +199,17 @@ def log_classifier(
     config: dict[str, Any],
     fingerprint: str,
     example: np.ndarray,
+    run_id: str,
 ) -> mlflow.models.model.ModelInfo:
-    """Log the pyfunc model to the active run. ``example`` (one uint8 image) becomes the input
-    example as PNG bytes; logging it also checks that the saved model loads and predicts."""
+    """Log the pyfunc model to the active run (``run_id``, its metadata's source run).
+    ``example`` (one uint8 image) becomes the input example as PNG bytes; logging it also
+    checks that the saved model loads and predicts."""
     from PIL import Image
 
     png = io.BytesIO()
     Image.fromarray(example).save(png, format="PNG")
     code = Path(__file__).with_name("pyfunc_code.py")
-    metadata = model_metadata(module, config, fingerprint)
+    metadata = model_metadata(module, config, fingerprint, run_id)
     example_frame = pd.DataFrame({IMAGE_COLUMN: [png.getvalue()]})
     return log_packaged_model(ckpt_path, config, code, SIGNATURE, example_frame, metadata)
 

@@ -215,6 +215,21 @@ def default_model_name(cfg) -> str:
     return f"{data}-{labels}"
 
 
+def registered_versions(client: MlflowClient) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """Every registered model as (name, its aliases → version, its versions → source run)."""
+    return [
+        (
+            model.name,
+            {alias: str(number) for alias, number in model.aliases.items()},
+            {
+                str(v.version): v.run_id
+                for v in client.search_model_versions(f"name='{model.name}'")
+            },
+        )
+        for model in client.search_registered_models()
+    ]
+
+
 def list_versions(name: str | None = None) -> list[dict[str, Any]]:
     """Every version (of ``name``, or of every model): aliases, source run, data, metrics."""
     client = registry_client()

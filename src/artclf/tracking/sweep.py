@@ -8,9 +8,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import mlflow
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from artclf.tracking.queries import connect
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,12 @@ def sweep_parent_id(sweep_dir: str | Path) -> str | None:
 def register_best(parent_id: str):
     """Register the sweep's best finished job (by the metric it optimised) under the name its
     jobs asked for (``artclf.register_as``); None when they asked for none."""
-    from artclf.leaderboard import leaderboard, select_runs
+    from artclf.leaderboard import leaderboard
     from artclf.tracking.publish import REGISTER_AS_TAG
     from artclf.tracking.registry import register_trained
+    from artclf.tracking.selection import select_runs
 
-    runs = select_runs(mlflow.MlflowClient(), parent=parent_id).runs
+    runs = select_runs(connect(), parent=parent_id).runs
     finished = [r for r in runs if r.info.status == "FINISHED" and REGISTER_AS_TAG in r.data.tags]
     if not finished:
         return None
@@ -49,5 +51,5 @@ class SweepEnd(Callback):
         parent_id = sweep_parent_id(config.hydra.sweep.dir)
         if parent_id is None:
             return
-        mlflow.set_tracking_uri(str(config.logger.tracking_uri))
+        connect(str(config.logger.tracking_uri))
         register_best(parent_id)

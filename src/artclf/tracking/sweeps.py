@@ -81,11 +81,23 @@ def sweep_child_name(hydra: HydraConfig) -> str:
 # ---------------------------------------------------------------- the parent's summary
 
 
+def log_leaderboard(client: Any, parent_id: str) -> pd.DataFrame:
+    """The leaderboard of a sweep's children, logged to the parent run as
+    ``leaderboard/leaderboard.csv`` and ``.md``; returned as a table."""
+    from artclf.leaderboard import leaderboard, to_markdown
+    from artclf.tracking.artifacts import log_texts
+    from artclf.tracking.selection import select_runs
+
+    table = leaderboard(select_runs(client, parent=parent_id).runs)
+    texts = {"leaderboard.csv": table.to_csv(index=False), "leaderboard.md": to_markdown(table)}
+    log_texts(parent_id, texts, "leaderboard")
+    return table
+
+
 def summarise(client: Any, parent_id: str, status: str = "FINISHED") -> pd.DataFrame | None:
     """The leaderboard of the finished children on the parent (``artclf.leaderboard``, the
     report's table: ``leaderboard/leaderboard.{csv,md}``), the best child's id, name and
     metrics, and the parent's final ``status``; None when no child finished."""
-    from artclf.leaderboard import write_leaderboard
     from artclf.tracking.lifecycle import close_stale_runs
     from artclf.tracking.retry import retry_locked
     from artclf.tracking.runs import log_metrics
@@ -93,7 +105,7 @@ def summarise(client: Any, parent_id: str, status: str = "FINISHED") -> pd.DataF
     if status != "FINISHED":  # children of a killed launcher's workers stay RUNNING otherwise
         close_stale_runs(client, client.get_run(parent_id).info.experiment_id)
     try:
-        table = write_leaderboard(parent_id, client)
+        table = log_leaderboard(client, parent_id)
     except ValueError as why:  # no finished child
         log.warning("no leaderboard on the sweep's run: %s", why)
         table = None
@@ -200,15 +212,14 @@ class SweepSummary(Callback):
         id_file = sweep_dir / PARENT_ID_FILE
         if not config.logger.get("enabled") or not id_file.is_file():
             return
-        import mlflow
-        from mlflow.tracking import MlflowClient
+        from artclf.tracking.artifacts import log_files
+        from artclf.tracking.queries import connect
 
-        mlflow.set_tracking_uri(str(config.logger.tracking_uri))
-        client = MlflowClient(str(config.logger.tracking_uri))
+        client = connect(str(config.logger.tracking_uri))
         parent_id = id_file.read_text().strip()
         table = summarise(client, parent_id, status)
         if grid is not None:
-            client.log_artifact(parent_id, str(grid))
+            log_files(parent_id, [grid])
         if table is not None:
             best, key = table.iloc[0], table.attrs["ranked_by"]
             log.info("best of %d: %s, %s = %.4g", len(table), best["run_name"], key, best[key])

@@ -14,6 +14,7 @@ def build_cyclegan(cfg: DictConfig) -> tuple[L.LightningModule, L.LightningDataM
 
     data = OmegaConf.to_container(cfg.data, resolve=True)
     module_args = OmegaConf.to_container(cfg.cyclegan, resolve=True)
+    module_args.pop("n_samples", None)  # the sample grid's (artclf.tasks.cyclegan)
     datamodule = UnpairedDataModule(**data)
     module = CycleGAN(**module_args, max_epochs=int(cfg.trainer.max_epochs))
     return module, datamodule

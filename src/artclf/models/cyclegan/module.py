@@ -1,7 +1,8 @@
 """The CycleGAN Lightning module (Zhu et al. 2017), optimised by hand: two generators and two
 discriminators, least-squares GAN loss, cycle and identity L1 losses, a pool of past fakes, a
-learning rate that stays flat and then decays linearly to zero; FID/KID and sample grids on
-the held-out images."""
+learning rate that stays flat and then decays linearly to zero; FID/KID on the held-out
+images, whose translations ``validation_step`` returns for the sample grid
+(``artclf.tracking.callbacks.SampleGrid``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from torch import Tensor
 from artclf.models.cyclegan.features import Lite0Features
 from artclf.models.cyclegan.networks import PatchDiscriminator, ResnetGenerator
 from artclf.models.cyclegan.pool import ImagePool
-from artclf.models.sample_grid import log_sample_grid
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ class CycleGAN(L.LightningModule):
         fid: bool = True,
         fid_min_images: int = 10,
         kid_subset_size: int = 50,
-        n_samples: int = 4,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -57,13 +56,8 @@ class CycleGAN(L.LightningModule):
         self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
         # A plain dict, not a submodule: the metric's feature net stays out of checkpoints.
         self._quality: dict[str, Any] = {}
-        self._samples: list[Tensor] = []
         self._n_eval = 0
         self._fid_skip_told = False
-        self.mlflow_run_id: str | None = None  # set by train; lets an apply run link back
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["mlflow_run_id"] = self.mlflow_run_id
 
     def forward(self, images: Tensor) -> Tensor:
         """Translate A → B (photo → painting), images in [-1, 1]."""
@@ -150,30 +144,27 @@ class CycleGAN(L.LightningModule):
         return self._quality
 
     def on_validation_epoch_start(self) -> None:
-        self._samples = []
         self._n_eval = 0
         if self.hparams.fid:
             for metric in self._metrics().values():
                 metric.reset()
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> tuple[Tensor, ...]:
+        """The cycle loss and FID/KID updates; returns the columns of the sample grid: real A |
+        fake B | rec A | real B | fake A | rec B, in [-1, 1]."""
         real_a, real_b = batch
         fake_b, fake_a = self.g_ab(real_a), self.g_ba(real_b)
         rec_a, rec_b = self.g_ba(fake_b), self.g_ab(fake_a)
         cycle = F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b)
         self.log("val/cycle_loss", cycle, on_epoch=True, prog_bar=True, batch_size=len(real_a))
-        if sum(len(s) for s in self._samples) < self.hparams.n_samples:
-            self._samples.append(
-                torch.stack([real_a, fake_b, rec_a, real_b, fake_a, rec_b], 1).cpu()
-            )
         if self.hparams.fid:
             self._n_eval += len(real_a)
             for metric in self._quality.values():
                 metric.update((real_b + 1) / 2, real=True)
                 metric.update((fake_b + 1) / 2, real=False)
+        return real_a, fake_b, rec_a, real_b, fake_a, rec_b
 
     def on_validation_epoch_end(self) -> None:
-        self._log_samples()
         if not self.hparams.fid or self.trainer.sanity_checking:
             return
         if self._n_eval < self.hparams.fid_min_images:
@@ -190,10 +181,3 @@ class CycleGAN(L.LightningModule):
         kid_mean, _ = kid.compute()
         self.log("val/fid", self._quality["fid"].compute())
         self.log("val/kid", kid_mean)
-
-    def _log_samples(self) -> None:
-        """Rows of real A | fake B | rec A | real B | fake A | rec B, saved and sent to MLflow."""
-        if not self._samples or self.trainer.sanity_checking:
-            return
-        rows = torch.cat(self._samples)[: self.hparams.n_samples]
-        log_sample_grid(self, rows.flatten(0, 1).add(1).div(2), nrow=6)
