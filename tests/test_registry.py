@@ -168,3 +168,27 @@ def test_list_shows_versions_and_aliases(store: dict, capsys) -> None:
 def test_mistakes_are_one_clear_error(store: dict, overrides, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         registry_run(registry_cfg(store, *overrides))
+
+
+def _png_base64(size: int) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 255, (size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_pyfunc_inputs_read_base64_text_that_no_file_name_could_be() -> None:
+    from artclf.tracking.pyfunc_model import image_source, read_rgb
+
+    """What model serving sends for a real image is longer than any path may be (4,096
+    bytes), and may start with more than a file name's 255 characters before a '/'."""
+    text = _png_base64(64)
+    assert len(text) > 4096
+    assert read_rgb(text).size == (64, 64)
+    with pytest.raises(FileNotFoundError, match="neither a file nor base64"):
+        image_source("A" * 300)

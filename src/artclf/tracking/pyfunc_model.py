@@ -46,6 +46,15 @@ SIGNATURE = ModelSignature(
 )
 
 
+def _names_a_file(text: str) -> bool:
+    """Whether ``text`` is the path of a file. Base64 text of an image is not, and is often
+    longer than any path may be, which the OS answers with ENAMETOOLONG, not False."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # ValueError: a NUL character
+        return False
+
+
 def image_source(item: Any) -> str | Path | io.BytesIO | np.ndarray:
     """What a logged model's input item holds: a path, encoded bytes (base64 text once they
     went through JSON, as model serving sends them) as a readable buffer, or a checked uint8
@@ -53,7 +62,7 @@ def image_source(item: Any) -> str | Path | io.BytesIO | np.ndarray:
     their input kinds."""
     if isinstance(item, bytes | bytearray):
         return io.BytesIO(item)
-    if isinstance(item, Path) or (isinstance(item, str) and Path(item).is_file()):
+    if isinstance(item, Path) or (isinstance(item, str) and _names_a_file(item)):
         return item
     if isinstance(item, str):
         from PIL import Image
