@@ -179,7 +179,7 @@ def log_comparison(cfg: DictConfig, comparison: Comparison) -> str | None:
         return None
     from artclf.tracking import start_run
     from artclf.tracking.artifacts import log_texts, tag_run
-    from artclf.tracking.runs import log_metrics
+    from artclf.tracking.metrics import log_metrics
 
     summary = comparison.to_dict()
     with start_run(cfg) as run:

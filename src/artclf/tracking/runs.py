@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from artclf.config import flatten
 from artclf.tracking import lifecycle
+from artclf.tracking.artifacts import log_texts
 from artclf.tracking.command import COMMAND_TAG, job_command
-from artclf.tracking.metrics import log_metrics  # noqa: F401 (artclf.tracking exports it)
 from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
 from artclf.tracking.store import ensure_store
@@ -128,13 +127,11 @@ def _log_config(client: MlflowClient, run_id: str, cfg: DictConfig) -> None:
     params = [Param(k, str(v)) for k, v in flatten(resolved).items()]
     for start in range(0, len(params), BATCH):
         retry_locked(client.log_batch, run_id, params=params[start : start + BATCH])
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
-        hydra = _hydra()
-        if hydra is not None:
-            overrides = OmegaConf.to_yaml(list(hydra.overrides.task))
-            (Path(tmp) / "overrides.yaml").write_text(overrides)
-        client.log_artifacts(run_id, tmp, artifact_path="config")
+    texts = {"config.yaml": OmegaConf.to_yaml(resolved)}
+    hydra = _hydra()
+    if hydra is not None:
+        texts["overrides.yaml"] = OmegaConf.to_yaml(list(hydra.overrides.task))
+    log_texts(run_id, texts, artifact_path="config")
 
 
 @contextmanager

@@ -99,8 +99,8 @@ def summarise(client: Any, parent_id: str, status: str = "FINISHED") -> pd.DataF
     report's table: ``leaderboard/leaderboard.{csv,md}``), the best child's id, name and
     metrics, and the parent's final ``status``; None when no child finished."""
     from artclf.tracking.lifecycle import close_stale_runs
+    from artclf.tracking.metrics import log_metrics
     from artclf.tracking.retry import retry_locked
-    from artclf.tracking.runs import log_metrics
 
     if status != "FINISHED":  # children of a killed launcher's workers stay RUNNING otherwise
         close_stale_runs(client, client.get_run(parent_id).info.experiment_id)
