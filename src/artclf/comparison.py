@@ -21,8 +21,9 @@ from scipy.stats import binomtest
 
 from artclf.data.spec import DataSpec
 from artclf.evaluation.scoring import score_task
-from artclf.evaluation.selection import evaluation_spec, split_records
-from artclf.inference import load_module, predict_probabilities, read_as_trained
+from artclf.evaluation.selection import evaluation_spec, scored_images
+from artclf.inference import load_module, predict_probabilities
+from artclf.models.module import ClassificationModule
 from artclf.tracking.registry import get_version, resolve_checkpoint
 
 
@@ -127,23 +128,29 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
+def load_version(name: str, ref: str) -> tuple[str, ClassificationModule]:
+    """The number of the registered version ``ref`` of ``name``, and its classifier."""
+    version = str(get_version(name, ref).version)
+    return version, load_module(resolve_checkpoint(f"models:/{name}/{version}"))
+
+
 def score(
-    name: str, ref: str, spec: DataSpec, split: str, batch_size: int
+    name: str,
+    ref: str,
+    loaded: tuple[str, ClassificationModule],
+    spec: DataSpec,
+    split: str,
+    batch_size: int,
 ) -> tuple[Scored, pd.DataFrame]:
     """A version's metrics and per-image correctness on ``split`` of ``spec`` (first task)."""
-    version = get_version(name, ref)
-    module = load_module(resolve_checkpoint(f"models:/{name}/{version.version}"))
-    table = split_records(spec, split, module.tasks)
-    if table.empty:
-        raise ValueError(f"no images in split {split!r} of {spec.root}")
-    paths, images = read_as_trained(module, table["path"].tolist(), spec.resize)
-    table = table.set_index("path").loc[[str(p) for p in paths]]
+    version, module = loaded
+    table, images = scored_images(spec, split, module)
     task, classes = next(iter(module.tasks.items()))
     probs = predict_probabilities(module, images, batch_size)[task]
     targets = table[task].to_numpy()
     scores = score_task(probs, targets, classes, "")
     correct = probs.argmax(dim=1).numpy() == targets
-    scored = Scored(name, str(version.version), ref, scores.metrics, correct, scores.report)
+    scored = Scored(name, version, ref, scores.metrics, correct, scores.report)
     return scored, table
 
 
@@ -153,11 +160,12 @@ def compare(cfg: DictConfig) -> Comparison:
     if not cfg.get("name"):
         raise ValueError("name=<registered model> is required; list them: action=list")
     name, split = str(cfg.name), str(cfg.eval_split)
-    champion_version = get_version(name, str(cfg.champion))
-    champion_module = load_module(resolve_checkpoint(f"models:/{name}/{champion_version.version}"))
-    spec = evaluation_spec(cfg, champion_module.hparams.get("data"))
-    champion, table_b = score(name, str(cfg.champion), spec, split, int(cfg.batch_size))
-    candidate, table_a = score(name, str(cfg.candidate), spec, split, int(cfg.batch_size))
+    champion_loaded = load_version(name, str(cfg.champion))
+    spec = evaluation_spec(cfg, champion_loaded[1].hparams.get("data"))
+    batch = int(cfg.batch_size)
+    champion, table_b = score(name, str(cfg.champion), champion_loaded, spec, split, batch)
+    candidate_loaded = load_version(name, str(cfg.candidate))
+    candidate, table_a = score(name, str(cfg.candidate), candidate_loaded, spec, split, batch)
     if candidate.version == champion.version:
         raise ValueError(
             f"candidate={cfg.candidate} and champion={cfg.champion} are the same version "

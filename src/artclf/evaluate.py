@@ -25,8 +25,7 @@ from artclf.cli import run_or_exit
 from artclf.ensemble import checkpoint_list, ensemble_probabilities, load_ensemble
 from artclf.evaluation.overlap import seen_in_training, warn_if_seen
 from artclf.evaluation.scoring import Evaluation, score_checkpoint
-from artclf.evaluation.selection import SPLITS, evaluation_spec, split_records
-from artclf.inference import read_as_trained
+from artclf.evaluation.selection import SPLITS, evaluation_spec, scored_images
 from artclf.models.tta import check_tta
 from artclf.tracking.derived import log_derived_results
 from artclf.tracking.registry import resolve_ckpt_option
@@ -44,16 +43,12 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     module, split = modules[0], str(cfg.eval_split)
     stored = module.hparams.get("data")
     spec = evaluation_spec(cfg, stored)
-    table = split_records(spec, split, module.tasks)
-    if table.empty:
-        raise ValueError(f"no images in split {split!r} of {spec.root}")
-    paths, images = read_as_trained(module, table["path"].tolist(), spec.resize)
-    table = table.set_index("path").loc[[str(p) for p in paths]]
+    table, images = scored_images(spec, split, module)
     probs = ensemble_probabilities(modules, images, int(cfg.batch_size), check_tta(cfg.tta))
     out_dir = Path(cfg.paths.run_dir) / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
     result = score_checkpoint(module.tasks, probs, table, images, split, out_dir)
-    result.seen = seen_in_training(table.index.tolist(), stored, module.tasks)
+    result.seen = seen_in_training(table.index.tolist(), stored)
     warn_if_seen(result.seen, len(table))
     pd.Series(result.metrics).to_json(out_dir / "metrics.json", indent=2)
     log_derived_results(cfg, checkpoint_list(cfg.ckpt_path)[0], result.metrics, out_dir)

@@ -12,13 +12,12 @@ import hydra
 from omegaconf import DictConfig
 
 from artclf.cli import run_or_exit
-from artclf.explanations import attribution_maps, write_overlays
+from artclf.explanations import write_overlays
 from artclf.inference import image_paths, load_module, read_as_trained
 from artclf.tracking.derived import log_derived_results
 from artclf.tracking.registry import resolve_ckpt_option
 from artclf.validation import check_writable_dir
 
-__all__ = ["attribution_maps", "explain"]  # the app imports attribution_maps from here
 log = logging.getLogger(__name__)
 
 

@@ -20,6 +20,11 @@ METRIC_PREFIXES = ("val/", "test/", "best/", "final/")
 CHOICE_GROUPS = ("experiment", "data", "model", "backbone", "aug", "optim", "scheduler")
 
 
+def wall_seconds(run: Run) -> float:
+    """Seconds from the run's start to its end (0 while it runs)."""
+    return ((run.info.end_time or run.info.start_time) - run.info.start_time) / 1000
+
+
 def objective(runs: list[Run]) -> tuple[str, str]:
     """(metric, "max" | "min") the runs optimised, as their config declared it (``optimized``)."""
     params = runs[0].data.params
@@ -53,8 +58,7 @@ def leaderboard(runs: list[Run]) -> pd.DataFrame:
         row.update(
             {k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(METRIC_PREFIXES)}
         )
-        end = run.info.end_time or run.info.start_time
-        row["duration_s"] = round((end - run.info.start_time) / 1000, 1)
+        row["duration_s"] = round(wall_seconds(run), 1)
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("run_name", kind="stable")
     unset = [c for c in table if c.startswith("choice.") and table[c].isin([None, "None"]).all()]

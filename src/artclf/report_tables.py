@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.leaderboard import NOISE_PARAMS, objective, to_markdown
+from artclf.leaderboard import NOISE_PARAMS, objective, to_markdown, wall_seconds
 from artclf.tracking.command import COMMAND_TAG
 from artclf.tracking.queries import Client, Run, matching
 
@@ -68,10 +68,6 @@ def fmt_mean_sd(name: str, values: Sequence[float]) -> str:
 def fmt_duration(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
-def wall_seconds(run: Run) -> float:
-    return ((run.info.end_time or run.info.start_time) - run.info.start_time) / 1000
 
 
 def results_table(runs: list[Run], metrics: Sequence[str]) -> pd.DataFrame:

@@ -176,8 +176,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
         for source in inputs:
             image = io.read_image_tensor(source, int(cfg.size))
             started = time.perf_counter()
-            output = apply_generator(generator, image.to(device)).cpu()
-            synchronize(device)
+            output = apply_generator(generator, image.to(device)).cpu()  # .cpu() waits for it
             seconds.append(time.perf_counter() - started)
             name = f"{io.source_name(source)}__{cfg.direction}"
             grid = io.grid([image, output])

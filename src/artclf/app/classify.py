@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from artclf.data.images import read_square_rgb
 from artclf.data.resize import checkpoint_resize
 from artclf.data.synthetic import generate
-from artclf.explain import attribution_maps
+from artclf.explanations import attribution_maps
 from artclf.inference import read_square_batch
 from artclf.models.module import ClassificationModule
 from artclf.predict import rank

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from artclf.data.spec import DataSpec
-from artclf.evaluation.selection import split_records
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +24,7 @@ def _content(path: str | Path) -> str:
     return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
 
 
-def seen_in_training(
-    paths: list[str], stored: Mapping | None, tasks: Mapping[str, list[str]]
-) -> dict[str, int]:
+def seen_in_training(paths: list[str], stored: Mapping | None) -> dict[str, int]:
     """How many of ``paths`` are images of the checkpoint's train and val splits, rebuilt
     from the data config it stores (``stored``; seeded, so exact); {} when that data is not on
     this machine. Files match by content; only those with a training file's name and size
@@ -38,11 +35,19 @@ def seen_in_training(
     by_key: dict[tuple[str, int] | None, list[str]] = {}
     for path in paths:
         by_key.setdefault(_file_key(path), []).append(path)
+    records = spec.records()  # the seeded split of training, built once for both splits
+    hashes: dict[str, str] = {}  # each file read once
+
+    def content(path: str) -> str:
+        if path not in hashes:
+            hashes[path] = _content(path)
+        return hashes[path]
+
     seen = {}
     for split in ("train", "val"):
-        trained = split_records(spec, split, tasks)["path"]
+        trained = records.split(split)["path"]
         candidates = [(p, by_key[k]) for p in trained if (k := _file_key(p)) in by_key]
-        seen[split] = sum(_content(p) in {_content(e) for e in same} for p, same in candidates)
+        seen[split] = sum(content(p) in {content(e) for e in same} for p, same in candidates)
     return seen
 
 

@@ -6,9 +6,12 @@ from collections.abc import Mapping
 
 import pandas as pd
 from omegaconf import DictConfig
+from torch import Tensor
 
 from artclf.data.images import find_unreadable
 from artclf.data.spec import DataSpec
+from artclf.inference import read_as_trained
+from artclf.models.module import ClassificationModule
 
 SPLITS = ("test", "val", "all")
 
@@ -41,6 +44,18 @@ def split_records(spec: DataSpec, split: str, tasks: Mapping[str, list[str]]) ->
             f"{list(tasks.values())}; use eval_split=all to match classes by name"
         )
     return records.targets(split).set_axis(["path", *tasks], axis=1)
+
+
+def scored_images(
+    spec: DataSpec, split: str, module: ClassificationModule
+) -> tuple[pd.DataFrame, Tensor]:
+    """The split's readable images as ``module`` was trained to see them, and their table
+    (indexed by path, one column of class indices per task) in the same order."""
+    table = split_records(spec, split, module.tasks)
+    if table.empty:
+        raise ValueError(f"no images in split {split!r} of {spec.root}")
+    paths, images = read_as_trained(module, table["path"].tolist(), spec.resize)
+    return table.set_index("path").loc[[str(p) for p in paths]], images
 
 
 def all_records(spec: DataSpec, tasks: Mapping[str, list[str]]) -> pd.DataFrame:

@@ -40,11 +40,9 @@ class StyleTransfer(mlflow.pyfunc.PythonModel):
     """``predict`` returns one uint8 ``H×W×3`` array per (content, style) row."""
 
     def load_context(self, context) -> None:
-        from artclf.models.adain import AdaINModule
+        from artclf.models.adain import load_adain
 
-        checkpoint = context.artifacts["checkpoint"]
-        module = AdaINModule.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
-        self.net = module.net.eval()
+        self.net = load_adain(context.artifacts["checkpoint"])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         from artclf.style import image_io

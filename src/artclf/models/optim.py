@@ -31,8 +31,6 @@ LEGACY_SCHEDULERS = {
 #: Keys of ``conf/optim`` and ``conf/scheduler`` that are ours, not the constructor's.
 OPTIM_KEYS = frozenset({"name", "layer_decay"})
 SCHEDULER_KEYS = frozenset({"name", "interval"})
-#: Facts only known at fit time, passed to a schedule whose constructor names them.
-RUNTIME_ARGS = ("max_epochs", "total_steps")
 
 ParamSpec = Iterable[nn.Parameter] | list[dict[str, Any]]
 
@@ -114,12 +112,11 @@ def warmup_cosine(
     total = max(1, int(total_steps or max_epochs))
     warmup_steps = max(1, round(total * float(warmup_epochs) / max(1, max_epochs)))
     floor = float(eta_min) / float(optimizer.defaults["lr"])
-    total_steps = total
 
     def factor(step: int) -> float:
         if step < warmup_steps:
             return (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        progress = min(1.0, (step - warmup_steps) / max(1, total - warmup_steps))
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -88,14 +88,12 @@ def read_rgb(item: Any):
     style-transfer models (CycleGAN, AdaIN) take."""
     from PIL import Image
 
-    from artclf.data.images import to_rgb
+    from artclf.data.images import open_rgb, to_rgb
 
     source = image_source(item)
     if isinstance(source, np.ndarray):
         return to_rgb(Image.fromarray(source))
-    with Image.open(source) as image:
-        image.load()  # decode now: the file closes when the block ends
-        return to_rgb(image)
+    return open_rgb(source)
 
 
 def decode(item: Any, size: int, resize: str) -> np.ndarray:
