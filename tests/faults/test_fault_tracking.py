@@ -9,8 +9,10 @@ from pathlib import Path
 
 from fault_helpers import runs_in
 from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
 
 from artclf.tracking.lifecycle import HOST_TAG, PID_TAG, close_stale_runs, process_tags
+from artclf.tracking.logger import lightning_logger
 from artclf.train import train
 from conftest import TINY_SYNTHETIC
 
@@ -49,3 +51,19 @@ def test_resume_continues_the_same_mlflow_run(make_cfg, tmp_path: Path) -> None:
     assert run.data.tags["artclf.resumed_from"] == str(last)
     history = MlflowClient(f"sqlite:///{store}").get_metric_history(run.info.run_id, "val/acc")
     assert len({m.step for m in history}) == 2  # both epochs' validation, in the one run
+
+
+def test_lightning_leaves_the_run_status_to_start_run(tmp_path: Path) -> None:
+    """A sweep's worker killed during Lightning's Ctrl-C shutdown must leave its run RUNNING
+    (the summary then marks it KILLED), not FAILED as Lightning's own logger would."""
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("artclf-train")
+    run = client.create_run(experiment)
+    cfg = OmegaConf.create(
+        {"logger": {"experiment_name": "artclf-train", "tracking_uri": client.tracking_uri}}
+    )
+    for status in ("success", "failed"):
+        logger = lightning_logger(cfg, run, tmp_path)
+        logger.log_metrics({"train/loss": 1.0})
+        logger.finalize(status)
+        assert client.get_run(run.info.run_id).info.status == "RUNNING"
