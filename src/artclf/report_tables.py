@@ -91,12 +91,15 @@ def results_table(runs: list[Run], metrics: Sequence[str]) -> pd.DataFrame:
 
 
 def run_config(run: Run, from_overrides: bool) -> dict[str, str]:
-    """What the run's command set (its overrides), or, for runs without one, its params."""
+    """What the run's command set (its overrides), or, for runs without one, its params;
+    without the settings that say where it ran (paths, store, data folder), so that folds run
+    on two machines make one row."""
     if from_overrides:
         items = shlex.split(run.data.tags["overrides"])
-        return dict(item.split("=", 1) for item in items if "=" in item)
-    params = run.data.params
-    return {k: v for k, v in params.items() if not k.startswith(NOISE_PARAMS)}
+        config = dict(item.split("=", 1) for item in items if "=" in item)
+    else:
+        config = run.data.params
+    return {k: v for k, v in config.items() if not k.startswith(NOISE_PARAMS)}
 
 
 def group_runs(runs: list[Run], group_out: Sequence[str]) -> list[tuple[dict[str, str], list[Run]]]:
