@@ -13,6 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from artclf.report import report
+from artclf.report_tables import ablation_table, results_table
 
 T0 = 1_700_000_000_000  # ms
 CV = "experiment=wikiart_sample_best data.root=/data/sample data.cv.folds=5"
@@ -147,3 +148,15 @@ def test_a_file_without_the_region_is_one_clear_error(store: str, make_cfg, tmp_
     with pytest.raises(ValueError, match=r"0 '<!-- report:results --> \.\.\. <!-- /report -->'"):
         report(cfg)
     assert readme.read_text() == "no markers here\n"
+
+
+def test_tables_rank_by_the_best_epoch_like_the_leaderboard(store: str) -> None:
+    """Where runs log ``best/val/acc`` (the epoch whose checkpoint is tested), the tables rank
+    by it, not by the last epoch's ``val/acc``."""
+    client = MlflowClient(store)
+    log_run(client, "ranked", "model=a", {"val/acc": 0.9, "best/val/acc": 0.9}, 0, 5)
+    log_run(client, "ranked", "model=b", {"val/acc": 0.8, "best/val/acc": 0.95}, 100, 5)
+    runs = client.search_runs([client.get_experiment_by_name("ranked").experiment_id])
+    table = ablation_table(runs, ["best/val/acc"], ["data.cv.fold", "seed"])
+    assert list(table["config"]) == ["`model=b`", "`model=a`"]
+    assert list(results_table(runs, ["best/val/acc"])["run"]) == ["run100", "run0"]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.leaderboard import NOISE_PARAMS, objective, to_markdown, wall_seconds
+from artclf.leaderboard import NOISE_PARAMS, ranking, to_markdown, wall_seconds
 from artclf.tracking.command import COMMAND_TAG
 from artclf.tracking.queries import Client, Run, matching
 
@@ -71,11 +71,11 @@ def fmt_duration(seconds: float) -> str:
 
 
 def results_table(runs: list[Run], metrics: Sequence[str]) -> pd.DataFrame:
-    """One row per distinct command (its latest run), best first by the optimised metric."""
+    """One row per distinct command (its latest run), best first as the leaderboard ranks."""
     latest: dict[str, Run] = {}
     for run in sorted(runs, key=lambda r: r.info.start_time):
         latest[shown_command(run) or run.info.run_id] = run
-    metric, mode = objective(runs)
+    metric, mode = ranking(runs)
     chosen = sorted(
         latest.values(),
         key=lambda r: r.data.metrics.get(metric, float("nan")),
@@ -149,7 +149,7 @@ def ablation_table(
 ) -> pd.DataFrame:
     """One row per config: mean ± sd of ``metrics`` over its runs, best first."""
     groups = group_runs(runs, group_out)
-    metric, mode = objective(runs)
+    metric, mode = ranking(runs)
     labels = config_labels([config for config, _ in groups])
     rows = []
     for label, (_, members) in zip(labels, groups, strict=True):
