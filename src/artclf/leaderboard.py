@@ -44,7 +44,7 @@ def swept_params(runs: list[Run]) -> list[str]:
     """Params whose value differs between the runs (what the sweep varied)."""
     keys = sorted({k for r in runs for k in r.data.params})
     varied = [k for k in keys if len({r.data.params.get(k) for r in runs}) > 1]
-    return [k for k in varied if not k.startswith(NOISE_PARAMS) and k not in NOISE_PARAMS]
+    return [k for k in varied if not k.startswith(NOISE_PARAMS)]
 
 
 def leaderboard(runs: list[Run]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -36,13 +37,7 @@ def seen_in_training(paths: list[str], stored: Mapping | None) -> dict[str, int]
     for path in paths:
         by_key.setdefault(_file_key(path), []).append(path)
     records = spec.records()  # the seeded split of training, built once for both splits
-    hashes: dict[str, str] = {}  # each file read once
-
-    def content(path: str) -> str:
-        if path not in hashes:
-            hashes[path] = _content(path)
-        return hashes[path]
-
+    content = functools.cache(_content)  # each file read once
     seen = {}
     for split in ("train", "val"):
         trained = records.split(split)["path"]
