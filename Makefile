@@ -28,8 +28,8 @@ run: install ## train the default configuration on the embedded dataset, tracked
 	@echo "Results: run folder under outputs/runs/, MLflow store $(CURDIR)/mlflow.db"
 	@echo "Compare runs: make ui   (then open http://127.0.0.1:5000)"
 
-test: install ## run the fast test suite
-	$(PY) -m pytest $(ARGS)
+test: install ## run the fast test suite on every core (pytest-xdist)
+	$(PY) -m pytest -n auto $(ARGS)
 
 test-slow: install ## run the slow end-to-end tests
 	$(PY) -m pytest -m slow $(ARGS) || [ $$? -eq 5 ]  # 5: no test is marked slow
@@ -54,9 +54,10 @@ demo: install ## web app on http://127.0.0.1:8501 (trains and registers a model 
 browser: ## install Debian's chromium for the browser tests, when missing (needs root, apt)
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check; the import layers contract (.importlinter)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests benchmarks

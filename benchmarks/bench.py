@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from artclf.memory import keep_freed_memory
+from artclf.runtime.memory import keep_freed_memory
 from benchmarks.common import Row, report
 from benchmarks.inference import app_latency_rows, gradcam_row, inference_row
 from benchmarks.input_pipeline import image_roots, input_pipeline_rows

@@ -82,7 +82,7 @@ def measure(hogs: int, seconds: float, image_size: int = 64, batch: int = 32) ->
 def run_measurement(ours: bool, hogs: int, seconds: float) -> dict[str, float]:
     """Measure in a fresh interpreter: with artclf's thread policy (``ours``) or torch's own
     defaults (no artclf import, none of the policy's variables in its environment)."""
-    from artclf.threads import POLICY_VARIABLES
+    from artclf.runtime.threads import POLICY_VARIABLES
 
     env = dict(os.environ)
     if ours:

@@ -45,7 +45,7 @@ def inference_row(arch: str, image_size: int, seconds: float, batch: int = 32) -
 def gradcam_row(arch: str, image_size: int, seconds: float, batch: int = 16) -> Row:
     """Grad-CAM maps as ``explain`` makes them (captum, batches of ``batch``) vs one image
     per call, the usual notebook loop; same network, images and targets."""
-    from artclf.attributions import attribute, explainable_copy
+    from artclf.evaluation.attributions import attribute, explainable_copy
 
     net = explainable_copy(small_model(arch, image_size))
     images = torch.randn(batch, 3, image_size, image_size)
@@ -78,9 +78,8 @@ def app_latency_rows(arch: str, image_size: int, count: int = 30) -> list[Row]:
     from PIL import Image
 
     from artclf.app.classify import classify, gradcam_overlay
-    from artclf.inference import read_square_batch
+    from artclf.inference.classifier import rank, read_square_batch
     from artclf.models.module import ClassificationModule
-    from artclf.predict import rank
 
     module = ClassificationModule(
         model=small_model_cfg(arch, image_size),

@@ -39,7 +39,7 @@ def adain_row(size: int, steps: int, seconds: float) -> Row:
     """Images per minute of AdaIN (one encoder + decoder pass, style statistics included)
     against Gatys on the same Lite0 taps (``steps`` LBFGS evaluations), same image pair;
     weights do not change either's speed, so both use untrained ones."""
-    from artclf.models.adain import AdaINModule
+    from artclf.style.adain_model import AdaINModule
     from artclf.style.engine import TransferSettings, transfer
     from artclf.style.taps import build_feature_taps
 

@@ -59,9 +59,9 @@ def end_to_end_row(root: Path, arch: str, image_size: int, epochs: int = 1, batc
     import math
     import tempfile
 
-    from artclf.config import device_precision
     from artclf.data.datamodule import ArtDataModule
     from artclf.models.module import ClassificationModule
+    from artclf.runtime.config import device_precision
 
     optim = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
     with tempfile.TemporaryDirectory() as scratch:

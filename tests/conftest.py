@@ -18,7 +18,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from artclf.config import CONFIG_DIR
+from artclf.runtime.config import CONFIG_DIR
 
 #: How far one forward pass may differ from the same pass in another process. On the CPU
 #: (float32, deterministic) not at all; on CUDA the bf16 forward of another process may pick

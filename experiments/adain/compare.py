@@ -48,8 +48,8 @@ def _named(spec: str) -> tuple[str, str]:
 
 def methods(args: argparse.Namespace) -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
     """``{label: run(content, style) -> image}`` in the order they run for each pair."""
-    from artclf.models.adain import load_adain
-    from artclf.models.cyclegan import load_generator
+    from artclf.style.adain_model import load_adain
+    from artclf.style.cyclegan import load_generator
 
     runs: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
     if args.gatys:

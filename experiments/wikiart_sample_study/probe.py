@@ -19,7 +19,7 @@ import torch
 from artclf.data.images import read_square_rgb
 from artclf.data.pipeline import label_records
 from artclf.data.resize import RESIZE_POLICIES
-from artclf.pretrained import LITE0_MEAN, LITE0_STD, load_efficientnet_lite
+from artclf.weights.pretrained import LITE0_MEAN, LITE0_STD, load_efficientnet_lite
 
 SIZES = {0: 224, 1: 240, 2: 260}
 

@@ -16,9 +16,9 @@ import hydra
 from omegaconf import DictConfig
 from rich.console import Console
 
-from artclf.cli import run_or_exit
 from artclf.data.overview import data_overview, print_table
 from artclf.data.spec import DataSpec
+from artclf.runtime.cli import run_or_exit
 
 OUTPUTS = ("table", "json")
 

@@ -21,14 +21,14 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from artclf.cli import run_or_exit
-from artclf.ensemble import checkpoint_list, ensemble_probabilities, load_ensemble
 from artclf.evaluation.overlap import seen_in_training, warn_if_seen
 from artclf.evaluation.scoring import Evaluation, score_checkpoint
 from artclf.evaluation.selection import SPLITS, evaluation_spec, scored_images
-from artclf.models.tta import check_tta
+from artclf.inference.ensemble import checkpoint_list, ensemble_probabilities, load_ensemble
+from artclf.inference.tta import check_tta
+from artclf.runtime.cli import run_or_exit
 from artclf.tracking.derived import log_derived_results
-from artclf.tracking.registry import resolve_ckpt_option
+from artclf.tracking.sources import resolve_ckpt_option
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """``python -m artclf.explain ckpt_path=... input=IMAGE_OR_DIR [method=gradcam|ig|occlusion]``:
 attribution maps overlaid on the images, one PNG per image, also logged to MLflow (a new run
-tagged with the checkpoint's training run). The work is ``artclf.explanations``'.
+tagged with the checkpoint's training run). The work is ``artclf.evaluation.explanations``'.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from artclf.cli import run_or_exit
-from artclf.explanations import write_overlays
-from artclf.inference import image_paths, load_module, read_as_trained
+from artclf.evaluation.explanations import write_overlays
+from artclf.inference.classifier import image_paths, load_module, read_as_trained
+from artclf.runtime.cli import run_or_exit
+from artclf.runtime.preflight import check_writable_dir
 from artclf.tracking.derived import log_derived_results
-from artclf.tracking.registry import resolve_ckpt_option
-from artclf.validation import check_writable_dir
+from artclf.tracking.sources import resolve_ckpt_option
 
 log = logging.getLogger(__name__)
 

@@ -11,22 +11,13 @@ import sys
 from typing import Any
 
 import hydra
-import numpy as np
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from artclf.cli import run_or_exit
-from artclf.inference import (
-    image_paths,
-    load_module,
-    predict_probabilities,
-    read_as_trained,
-    top_labels,
-)
-from artclf.models.module import ClassificationModule
-from artclf.models.tta import check_tta
-from artclf.tracking.registry import resolve_ckpt_option
+from artclf.inference.classifier import image_paths, load_module, rank, read_as_trained
+from artclf.runtime.cli import run_or_exit
+from artclf.tracking.sources import resolve_ckpt_option
 
 OUTPUTS = ("table", "json")
 
@@ -48,19 +39,6 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     ]
 
 
-def rank(
-    module: ClassificationModule,
-    images: np.ndarray,
-    top_k: int = 5,
-    batch_size: int = 64,
-    tta: str | None = None,
-) -> list[dict[str, list[dict[str, Any]]]]:
-    """Per image, ``{task: [{"label", "probability"}, ...]}`` best first: what predict prints
-    and the web app shows, computed in one place so the two always agree."""
-    probs = predict_probabilities(module, images, batch_size, check_tta(tta))
-    return top_labels(module.tasks, probs, top_k)
-
-
 def render(results: list[dict[str, Any]], output: str) -> None:
     if output == "json":
         json.dump(results, sys.stdout, indent=2)
@@ -72,9 +50,9 @@ def render(results: list[dict[str, Any]], output: str) -> None:
         table.add_column(column, justify="right" if column in ("rank", "probability") else "left")
     for result in results:
         for task, ranked in result["predictions"].items():
-            for rank, item in enumerate(ranked, 1):
-                name = result["path"] if rank == 1 else ""
-                cells = [str(rank), item["label"], f"{item['probability']:.3f}"]
+            for place, item in enumerate(ranked, 1):
+                name = result["path"] if place == 1 else ""
+                cells = [str(place), item["label"], f"{item['probability']:.3f}"]
                 table.add_row(name, *([task] if several else []), *cells)
     console = Console()
     if not console.is_terminal:  # piped or redirected: whole file names, no wrapping

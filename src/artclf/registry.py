@@ -12,14 +12,14 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from artclf.cli import run_or_exit
+from artclf.runtime.cli import run_or_exit
 
 ACTIONS = ("list", "compare", "promote")
 SHOWN_METRICS = ("test/acc", "test/macro_f1")  # output=json lists every metric
 
 
 def run(cfg: DictConfig) -> None:
-    from artclf import comparison
+    from artclf.evaluation import comparison
     from artclf.tracking.registry import list_versions
 
     if cfg.action not in ACTIONS or cfg.output not in ("table", "json"):

@@ -1,7 +1,7 @@
 """``python -m artclf.report [sweep=<parent id> | runs=[...] | experiment_name=<name>]``:
 leaderboard (terminal, markdown, CSV), figures and one self-contained HTML page of a set of
 runs; a sweep's report is also logged to its parent run. ``table=results|ablation`` writes a
-markdown table into a README instead (``artclf.report_tables``). See ``conf/report.yaml``."""
+markdown table into a README instead (``artclf.reporting.tables``). See ``conf/report.yaml``."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from artclf.cli import run_or_exit
+from artclf.runtime.cli import run_or_exit
 
 HEADLINE = ("test/acc", "test/macro_f1")
 
 
 def report(cfg: DictConfig):
-    from artclf.sweep_report import write_report
+    from artclf.reporting.run_report import write_report
     from artclf.tracking.queries import connect, or_user_error
     from artclf.tracking.selection import select_runs
 
@@ -35,7 +35,7 @@ def report(cfg: DictConfig):
     if cfg.get("table"):  # a markdown table for a README, of one or several experiments
         from omegaconf import OmegaConf
 
-        from artclf.report_tables import write_table
+        from artclf.reporting.tables import write_table
 
         names = cfg.experiment_name
         names = list(names) if OmegaConf.is_list(names) else [names]
@@ -47,7 +47,7 @@ def report(cfg: DictConfig):
 
 def show(result) -> None:
     """Run name, swept params and the headline metrics; the CSV and HTML have every column."""
-    from artclf.leaderboard import CHOICE_GROUPS
+    from artclf.reporting.leaderboard import CHOICE_GROUPS
 
     table = result.table
     swept = [c for c in table if "/" not in c and c not in ("run_name", "run_id", "duration_s")]

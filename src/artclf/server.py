@@ -11,7 +11,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from artclf.cli import run_or_exit
+from artclf.runtime.cli import run_or_exit
 from artclf.tracking.server import tracking_server
 
 

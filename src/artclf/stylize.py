@@ -1,5 +1,5 @@
 """``python -m artclf.stylize``: Gatys style transfer (or a trained CycleGAN or AdaIN decoder,
-``artclf.stylize_adain``) as an MLflow run; the work is ``artclf.stylizing``'.
+``artclf.style.feedforward``) as an MLflow run; the work is ``artclf.style.stylizing``'.
 
 ``stylize(cfg)`` stylises every content image with every style, saves each result and a
 content | style | result grid in the run folder, and logs the per-step losses, the final
@@ -12,8 +12,8 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from artclf.cli import run_or_exit
-from artclf.stylizing import stylize
+from artclf.runtime.cli import run_or_exit
+from artclf.style.stylizing import stylize
 
 __all__ = ["main", "stylize"]
 

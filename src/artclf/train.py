@@ -1,7 +1,7 @@
 """``python -m artclf.train``: fit, test the best checkpoint, track everything in MLflow.
 
-Entry points stay thin: ``main`` composes the config, ``artclf.fit.train(cfg)`` does the work
-and returns the optimised metric (so Optuna and tests can call it directly).
+Entry points stay thin: ``main`` composes the config, ``artclf.training.fit.train(cfg)`` does
+the work and returns the optimised metric (so Optuna and tests can call it directly).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from artclf.cli import run_or_exit
-from artclf.fit import train
+from artclf.runtime.cli import run_or_exit
+from artclf.training.fit import train
 
 __all__ = ["main", "train"]
 

@@ -1,5 +1,5 @@
 """``python -m artclf.tune search=train_random study=NAME n_trials=16 [overrides]``: a
-resumable, prunable Optuna study whose trials are tracked runs (see ``artclf.tuning``).
+resumable, prunable Optuna study whose trials are tracked runs (see ``artclf.training.tuning``).
 
 Running the same command again continues the study; two processes with the same study and
 storage share its trials.
@@ -11,8 +11,8 @@ import sys
 
 from optuna.trial import TrialState
 
-from artclf.cli import run_or_exit
-from artclf.tuning import Outcome, compose, tune
+from artclf.runtime.cli import run_or_exit
+from artclf.training.tuning import Outcome, compose, tune
 
 
 def report(outcome: Outcome) -> str:

@@ -19,8 +19,8 @@ import pytest
 import torch
 from fault_helpers import assert_one_error_line, run_cli
 
-from artclf.checkpoints import CheckpointError, read
 from artclf.train import train
+from artclf.weights.checkpoints import CheckpointError, read
 from conftest import TINY_SYNTHETIC
 
 
@@ -83,7 +83,7 @@ def test_truncated_checkpoint_is_one_error_line(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import sys, torch
-    from artclf.checkpoints import AtomicCheckpointIO
+    from artclf.weights.checkpoints import AtomicCheckpointIO
     io, target = AtomicCheckpointIO(), sys.argv[1]
     for step in range(10_000):  # ~24 MB each, content tells the step
         io.save_checkpoint({"step": step, "w": torch.full((6_000_000,), float(step))}, target)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fault_helpers import assert_one_error_line, run_cli, runs_in
 
-from artclf.cli import run_or_exit
+from artclf.runtime.cli import run_or_exit
 from artclf.train import train
 from conftest import TINY_SYNTHETIC
 

@@ -12,8 +12,8 @@ from fault_helpers import assert_one_error_line, run_cli, runs_in
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from artclf.finite import NonFiniteLossError
 from artclf.train import train
+from artclf.training.finite import NonFiniteLossError
 from conftest import TINY_SYNTHETIC
 
 FAST = (*TINY_SYNTHETIC, "trainer.accelerator=cpu", "callbacks.progress_bar=false")

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from artclf.checkpoints import RandomState
 from artclf.train import train
+from artclf.weights.checkpoints import RandomState
 from conftest import TINY_SYNTHETIC
 
 BASE = (

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("error: Streamlit is not installed; run `make demo` or pip install 'artclf[app]'")
     if args.ensure_model:
         from artclf.app.bootstrap import ensure_model
-        from artclf.cli import run_or_exit
+        from artclf.runtime.cli import run_or_exit
 
         run_or_exit(ensure_model, list(args.overrides))
     print(f"artclf app on http://{args.host}:{args.port}  (Ctrl+C stops it)", flush=True)

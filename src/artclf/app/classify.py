@@ -15,10 +15,9 @@ from PIL import Image, UnidentifiedImageError
 from artclf.data.images import read_square_rgb
 from artclf.data.resize import checkpoint_resize
 from artclf.data.synthetic import generate
-from artclf.explanations import attribution_maps
-from artclf.inference import read_square_batch
+from artclf.evaluation.explanations import attribution_maps
+from artclf.inference.classifier import rank, read_square_batch
 from artclf.models.module import ClassificationModule
-from artclf.predict import rank
 
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp")
 UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras

@@ -14,7 +14,7 @@ import torch
 from artclf.app import classify as cls
 from artclf.app import store
 from artclf.app.stylise import METHODS
-from artclf.inference import load_module
+from artclf.inference.classifier import load_module
 from artclf.style import image_io
 from artclf.tracking.derived import source_run_id
 

@@ -10,15 +10,11 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from artclf.config import CONFIG_DIR
+from artclf.runtime.config import CONFIG_DIR
 from artclf.tracking import queries
 from artclf.tracking.queries import Client
-from artclf.tracking.registry import (
-    is_model_uri,
-    model_version,
-    registered_versions,
-    resolve_checkpoint,
-)
+from artclf.tracking.registry import is_model_uri, model_version, registered_versions
+from artclf.tracking.sources import checkpoint_file
 
 #: Where `make ui` serves the MLflow UI; runs and models link into it.
 MLFLOW_UI = os.environ.get("ARTCLF_MLFLOW_UI", "http://127.0.0.1:5000")
@@ -67,9 +63,7 @@ def run_task(client: Client, run_id: str | None) -> str | None:
 
 def checkpoint_of(source: str) -> Path:
     """The local ``.ckpt`` of a registry URI or a checkpoint path."""
-    if is_model_uri(source):
-        return resolve_checkpoint(source)
-    path = Path(source).expanduser()
+    path = Path(checkpoint_file(source)).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
             f"checkpoint {source!r} does not exist; pass a .ckpt training wrote"

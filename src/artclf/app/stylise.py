@@ -38,7 +38,7 @@ def load_gatys(source: str | None = None) -> Any:
 def load_cyclegan(source: str | None) -> Any:
     """The photo → painting generator of a registered CycleGAN (or a checkpoint path)."""
     from artclf.app.store import checkpoint_of
-    from artclf.models.cyclegan import load_generator
+    from artclf.style.cyclegan import load_generator
 
     if not source:
         raise ValueError("no CycleGAN is registered; train one with experiment=cyclegan_monet")
@@ -47,7 +47,7 @@ def load_cyclegan(source: str | None) -> Any:
 
 def load_adain(source: str | None) -> Any:
     """The trained AdaIN network of a registered model (``models:/…``) or a checkpoint path."""
-    from artclf.models.adain import load_adain as load
+    from artclf.style.adain_model import load_adain as load
 
     if not source:
         raise ValueError(
@@ -74,7 +74,7 @@ def run_cyclegan(
     content: Tensor, style: Tensor | None, options: dict[str, Any], progress: Progress, generator
 ) -> Tensor:
     """One pass of a trained CycleGAN generator (photo → painting): instant."""
-    from artclf.models.cyclegan.apply import translate
+    from artclf.style.cyclegan.apply import translate
 
     output = translate(generator, content)
     progress(1.0, None)

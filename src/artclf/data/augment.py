@@ -25,8 +25,8 @@ import torch
 from artclf.data.resample import Geometry, gather_scaled
 
 # Re-exported: normalisation is part of the data path, the constants belong to the weights.
-from artclf.pretrained import IMAGENET_MEAN as IMAGENET_MEAN
-from artclf.pretrained import IMAGENET_STD as IMAGENET_STD
+from artclf.weights.pretrained import IMAGENET_MEAN as IMAGENET_MEAN
+from artclf.weights.pretrained import IMAGENET_STD as IMAGENET_STD
 
 _ASPECT_RANGE = (3 / 4, 4 / 3)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -25,6 +27,9 @@ from artclf.data.pipeline import LabelledRecords
 from artclf.data.resize import check_resize
 from artclf.data.spec import DataSpec
 from artclf.data.splits import interleave_classes
+
+#: The data settings a datamodule takes beside source, root and labels: DataSpec's fields.
+DATA_OPTIONS = frozenset(f.name for f in fields(DataSpec)) - {"source", "root", "labels"}
 
 log = logging.getLogger(__name__)
 
@@ -124,43 +129,23 @@ class ArtDataModule(L.LightningDataModule):
         root: str,
         labels: str | Sequence[str],
         image_size: int,
-        layout: str = "auto",
         batch_size: int = 64,
         num_workers: int = 2,
-        val_fraction: float = 0.1,
-        test_fraction: float = 0.1,
-        max_per_class: int | None = None,
-        top_k: int | None = None,
-        min_count: int | None = None,
-        drop_unknown: bool = True,
-        class_weights: bool = False,
         cache: bool = True,
-        cache_dir: str | None = None,
-        seed: int = 42,
-        synthetic: Mapping | None = None,
         augment: Mapping | None = None,
-        resize: str | None = None,
-        cv: Mapping | None = None,
+        **options: Any,
     ):
+        """``source``, ``root``, ``labels`` and ``options`` are the ``DataSpec`` (its fields
+        are the one list of data settings); the rest is how batches are loaded."""
         super().__init__()
-        self.spec = DataSpec(
-            source=source,
-            root=str(root),
-            labels=labels if isinstance(labels, str) else tuple(labels),
-            layout=layout,
-            top_k=top_k,
-            min_count=min_count,
-            drop_unknown=drop_unknown,
-            val_fraction=val_fraction,
-            test_fraction=test_fraction,
-            max_per_class=max_per_class,
-            class_weights=class_weights,
-            seed=seed,
-            cache_dir=cache_dir,
-            cv=None if cv is None else dict(cv),
-            synthetic=None if synthetic is None else dict(synthetic),
-            resize=resize,
+        unknown = sorted(set(options) - DATA_OPTIONS)
+        if unknown:
+            valid = ", ".join(sorted(DATA_OPTIONS))
+            raise ValueError(f"unknown data option {unknown[0]!r}; valid choices: {valid}")
+        self.spec = DataSpec.from_config(
+            {"source": source, "root": root, "labels": labels, **options}
         )
+        resize, cache_dir = self.spec.resize, self.spec.cache_dir
         self.root, self.labels, self.resize = self.spec.root, labels, check_resize(resize)
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
         self.cache, self.cache_dir = cache, cache_dir

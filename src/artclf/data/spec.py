@@ -19,6 +19,10 @@ def _plain(value: Any) -> Any:
     return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
 
 
+#: Fields ``records`` passes itself (or that ``label_records`` does not take).
+NOT_LABELLING = frozenset({"source", "root", "labels", "cv", "synthetic", "resize"})
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Which images, labelled and split how; see ``conf/data/ai_artbench.yaml`` for each
@@ -70,21 +74,17 @@ class DataSpec:
         return get_scanner(self.source)(self.root, layout=self.layout, cache_dir=self.cache_dir)
 
     def records(self, scan: Scan | None = None) -> LabelledRecords:
-        """Labelled, split, validated records (``scan``: one the caller already made)."""
+        """Labelled, split, validated records (``scan``: one the caller already made). Every
+        field but those that say where the images come from (and how to resize them, which
+        only readers of pixels need) is a keyword of ``label_records``."""
+        options = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_LABELLING
+        }
         return label_records(
             self.source,
             self.root,
             labels=self.label_columns,
-            layout=self.layout,
-            top_k=self.top_k,
-            min_count=self.min_count,
-            drop_unknown=self.drop_unknown,
-            val_fraction=self.val_fraction,
-            test_fraction=self.test_fraction,
-            max_per_class=self.max_per_class,
-            class_weights=self.class_weights,
-            seed=self.seed,
-            cache_dir=self.cache_dir,
             scan=self.scan() if scan is None else scan,
             cv=None if self.cv is None else dict(self.cv),
+            **options,
         )

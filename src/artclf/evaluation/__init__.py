@@ -1,3 +1,2 @@
-"""What ``artclf.evaluate`` (and the registry's compare, the app's examples) build on: which
-images to score (``selection``), whether the checkpoint saw them (``overlap``), and scoring
-them with the metric objects training uses (``scoring``)."""
+"""Scoring a classifier: which images (selection, overlap with training), metrics and figures
+(confusion matrix, per-class report), attributions and overlays, champion against challenger."""

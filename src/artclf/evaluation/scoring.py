@@ -18,8 +18,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from artclf.evaluation.figures import confusion_matrix_figure, mistakes_figure, per_class_report
 from artclf.models.metrics import classification_metrics, metric_prefix, report_metrics
-from artclf.reports import confusion_matrix_figure, mistakes_figure, per_class_report
 
 
 @dataclass

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from artclf.data.images import find_unreadable
 from artclf.data.spec import DataSpec
-from artclf.inference import read_as_trained
+from artclf.inference.classifier import read_as_trained
 from artclf.models.module import ClassificationModule
 
 SPLITS = ("test", "val", "all")

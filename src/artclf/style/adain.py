@@ -3,7 +3,7 @@
 The frozen encoder is the same feature taps Gatys uses (``FeatureTaps``); at one tapped layer
 (by default the backbone's content layer) the content activation is re-normalised to the
 style's per-channel mean and standard deviation, and a decoder trained in the suite
-(``artclf.models.adain``) maps that target back to an image. Interpolating between styles
+(``artclf.style.adain_model``) maps that target back to an image. Interpolating between styles
 mixes their statistics; ``alpha`` blends the target with the content's own features.
 """
 

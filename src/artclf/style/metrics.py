@@ -28,7 +28,7 @@ def _lpips_model() -> nn.Module | None:
     from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
     from torchvision.models import AlexNet_Weights
 
-    from artclf.pretrained import hub_checkpoint_path
+    from artclf.weights.reach import hub_checkpoint_path
 
     weights = AlexNet_Weights.IMAGENET1K_V1
     cached = hub_checkpoint_path(weights.url)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from artclf import pretrained as pt
 from artclf.style.errors import StyleTransferError
+from artclf.weights import pretrained as pt
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""MLflow tracking: one run per Hydra job, sweep parents, params, tags and artifacts."""
+"""MLflow, and nothing above it: one run per job, sweep parents, params, tags, artifacts, queries,
+the registry, the store and the team server."""
 
 from artclf.tracking.metrics import log_metrics
 from artclf.tracking.runs import run_name, start_run

@@ -14,11 +14,11 @@ from pathlib import Path
 import mlflow
 from omegaconf import DictConfig
 
-from artclf import checkpoints
 from artclf.tracking.artifacts import log_folder, tag_run
 from artclf.tracking.metrics import log_metrics
 from artclf.tracking.queries import Client, connect, find_run
 from artclf.tracking.runs import start_run
+from artclf.weights import checkpoints
 
 SOURCE_RUN_TAG = "artclf.source_run_id"
 SOURCE_CKPT_TAG = "artclf.source_ckpt"

@@ -25,7 +25,7 @@ from artclf.tracking.store import ensure_store
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 CHECKPOINT_DIR = "checkpoints"
 CHAMPION, CHALLENGER = "champion", "challenger"
-#: The slim checkpoint inside a logged pyfunc model (``tracking.pyfunc_model``).
+#: The slim checkpoint inside a logged pyfunc model (``publishing.classifier``).
 MODEL_CHECKPOINT = "artifacts/model.ckpt"
 
 
@@ -143,15 +143,8 @@ def resolve_checkpoint(uri: str, cache_dir: str | Path | None = None) -> Path:
     return _download(client, version, uri, cache)
 
 
-def resolve_ckpt_option(cfg) -> None:
-    """``ckpt_path=models:/<name>@<alias>`` (or ``/<version>``) becomes, in place, the local
-    checkpoint of that version. (Not ``model=``: Hydra reads that as the ``model`` group.)"""
-    if is_model_uri(cfg.ckpt_path):
-        cfg.ckpt_path = str(resolve_checkpoint(cfg.ckpt_path))
-
-
 def logged_model_id(run_id: str, client: MlflowClient) -> str | None:
-    """The MLflow Model the run logged (``tracking.pyfunc_model``), if any."""
+    """The MLflow Model the run logged (``publishing.classifier``), if any."""
     run = client.get_run(run_id)
     models = client.search_logged_models(
         experiment_ids=[run.info.experiment_id],
@@ -202,12 +195,9 @@ def register_trained(run_id: str, name: str):
 
 
 def default_model_name(cfg) -> str:
-    """``<data>-<labels>``, e.g. ``wikiart-style`` or ``synthetic-origin_style``; a style
-    transfer network is named after its task (``cyclegan``, ``adain``)."""
+    """A classifier's registered name, ``<data>-<labels>``: ``wikiart-style`` or
+    ``synthetic-origin_style``."""
     from artclf.tracking.runs import _choices
-
-    if cfg.get("task", "classify") != "classify":
-        return str(cfg.task)
 
     data = _choices(cfg).get("data") or str(cfg.data.get("source", "data"))
     labels = cfg.data.labels

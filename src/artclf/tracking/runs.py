@@ -17,7 +17,7 @@ from mlflow.entities import Param
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
-from artclf.config import flatten
+from artclf.runtime.config import flatten
 from artclf.tracking import lifecycle
 from artclf.tracking.artifacts import log_texts
 from artclf.tracking.command import COMMAND_TAG, job_command
@@ -44,17 +44,17 @@ def _choices(cfg: DictConfig) -> dict[str, str]:
     return {group: str(cfg[group].name) for group in NAMING_GROUPS if "name" in cfg.get(group, {})}
 
 
-def run_name(cfg: DictConfig) -> str:
-    """``<experiment|data->model-aug-s<seed>``; inside a multirun the swept values
-    (``lr=0.001,model=resnet18_32``), or ``-j<n>`` appended when the sweep spec is unknown."""
+def run_name(cfg: DictConfig, naming_groups: tuple[str, ...] = NAMING_GROUPS) -> str:
+    """``<experiment|data->model-aug-s<seed>`` from the choices of ``naming_groups`` (what the
+    job trains names it: a CycleGAN run is not named after ``model``); inside a multirun the
+    swept values (``lr=0.001,model=resnet18_32``), or ``-j<n>`` appended when the sweep spec
+    is unknown."""
     if cfg.logger.get("run_name"):
         return str(cfg.logger.run_name)
     if cfg.get("task_name") == "stylize" and cfg.get("ckpt_path"):  # applies a CycleGAN
         return f"cyclegan-{cfg.get('direction', 'a2b')}"
     choices = _choices(cfg)
-    if cfg.get("task") == "cyclegan":  # its networks come from ``cyclegan.*``, not ``model``
-        choices.pop("model", None)
-    parts = [choices[g] for g in NAMING_GROUPS if choices.get(g) not in (None, "None", "none")]
+    parts = [choices[g] for g in naming_groups if choices.get(g) not in (None, "None", "none")]
     if choices.get("data") == "synthetic":
         parts.remove("synthetic")
     if cfg.get("seed") is not None:
@@ -136,7 +136,9 @@ def _log_config(client: MlflowClient, run_id: str, cfg: DictConfig) -> None:
 
 @contextmanager
 def start_run(
-    cfg: DictConfig, resume_run_id: str | None = None
+    cfg: DictConfig,
+    resume_run_id: str | None = None,
+    naming_groups: tuple[str, ...] = NAMING_GROUPS,
 ) -> Iterator[mlflow.ActiveRun | None]:
     """Open the MLflow run of this job (``None`` when ``logger.enabled`` is false), or
     reopen ``resume_run_id`` (the run that wrote the checkpoint being resumed).
@@ -145,7 +147,7 @@ def start_run(
     the config choices and the overrides; inside a multirun the run is a child of one parent
     run per sweep (``mlflow.parentRunId``, ``sweep_id``, ``job_num``).
     """
-    from artclf.distributed import launch_rank  # imports Lightning: not for every reader
+    from artclf.runtime.distributed import launch_rank  # imports Lightning: not for every reader
 
     if not cfg.logger.enabled or launch_rank() != 0:  # a multi-node job's other tasks
         yield None
@@ -183,7 +185,7 @@ def start_run(
         for key, value in lifecycle.process_tags().items():
             client.set_tag(run.info.run_id, key, value)
     else:
-        name = unique_name(client, experiment_id, run_name(cfg))
+        name = unique_name(client, experiment_id, run_name(cfg, naming_groups))
         run = retry_locked(mlflow.start_run, experiment_id=experiment_id, run_name=name, tags=tags)
     status = "FAILED"
     try:

@@ -1,0 +1,85 @@
+"""Runs from the MLflow store as a leaderboard: one row per run with its config choices, the
+params that differ between the runs (the swept ones), every ``val/*`` and ``test/*`` metric
+and the duration, sorted by the metric the runs optimised (read back from their own params), at
+its best epoch (``best/<metric>``, what the checkpoint holds) where the runs log that.
+
+The runs come from ``artclf.tracking.selection``; a sweep's end logs the table to its parent
+run (``artclf.reporting.sweep_summary``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from artclf.tracking.queries import Run
+
+#: Params that differ between runs without being a choice a person made.
+NOISE_PARAMS = ("paths.", "hydra.", "logger.", "data.root", "data.cache_dir")
+METRIC_PREFIXES = ("val/", "test/", "best/", "final/")
+#: Config groups whose chosen option is a column (when any run chose one).
+CHOICE_GROUPS = ("experiment", "data", "model", "backbone", "aug", "optim", "scheduler")
+
+
+def wall_seconds(run: Run) -> float:
+    """Seconds from the run's start to its end (0 while it runs)."""
+    return ((run.info.end_time or run.info.start_time) - run.info.start_time) / 1000
+
+
+def objective(runs: list[Run]) -> tuple[str, str]:
+    """(metric, "max" | "min") the runs optimised, as their config declared it (``optimized``)."""
+    params = runs[0].data.params
+    metric = params.get("optimized.metric", params.get("optimized_metric", "val/acc"))
+    return metric, params.get("optimized.mode", "min" if "loss" in metric else "max")
+
+
+def ranking(runs: list[Run]) -> tuple[str, str]:
+    """(column, mode) the runs are ranked by: the optimised metric at its best epoch where the
+    runs log ``best/<metric>``, else its last value."""
+    metric, mode = objective(runs)
+    best = f"best/{metric}"
+    return (best if any(best in r.data.metrics for r in runs) else metric), mode
+
+
+def swept_params(runs: list[Run]) -> list[str]:
+    """Params whose value differs between the runs (what the sweep varied)."""
+    keys = sorted({k for r in runs for k in r.data.params})
+    varied = [k for k in keys if len({r.data.params.get(k) for r in runs}) > 1]
+    return [k for k in varied if not k.startswith(NOISE_PARAMS)]
+
+
+def leaderboard(runs: list[Run]) -> pd.DataFrame:
+    """One row per run, best first by the optimised metric."""
+    swept = swept_params(runs)
+    rows = []
+    for run in runs:
+        row = {"run_name": run.info.run_name, "run_id": run.info.run_id}
+        row.update({f"choice.{g}": run.data.tags.get(f"choice.{g}") for g in CHOICE_GROUPS})
+        row.update({k: run.data.params.get(k) for k in swept})
+        row.update(
+            {k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(METRIC_PREFIXES)}
+        )
+        row["duration_s"] = round(wall_seconds(run), 1)
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values("run_name", kind="stable")
+    unset = [c for c in table if c.startswith("choice.") and table[c].isin([None, "None"]).all()]
+    table = table.drop(columns=unset)
+    key, mode = ranking(runs)
+    first = list(dict.fromkeys(["run_name", *swept, key, objective(runs)[0]]))
+    table = table[[c for c in first if c in table] + [c for c in table if c not in first]]
+    if key in table:
+        table = table.sort_values(key, ascending=mode == "min", na_position="last", kind="stable")
+    table = table.reset_index(drop=True)
+    table.attrs["ranked_by"] = key
+    return table
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub markdown table (numbers to 4 significant digits)."""
+    shown = table.drop(columns=["run_id"], errors="ignore")
+    cells = shown.map(lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else v))
+    lines = [
+        "| " + " | ".join(shown.columns) + " |",
+        "|" + "---|" * len(shown.columns),
+        *("| " + " | ".join(str(c) for c in row) + " |" for row in cells.itertuples(index=False)),
+    ]
+    return "\n".join(lines) + "\n"
