@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from artclf.data.augment import AugmentSpec, BatchTransform
 from artclf.data.images import build_cache, fingerprint, read_square_rgb
@@ -35,6 +35,37 @@ log = logging.getLogger(__name__)
 
 
 Targets = dict[str, torch.Tensor]
+
+
+class ShuffledOrder(Sampler[int]):
+    """The training order: the permutation ``shuffle=True`` draws (the same draw from torch's
+    random state, so runs are unchanged), with its seed kept. A run stopped mid-epoch
+    (SIGTERM from SLURM or Kubernetes) saves that seed in its checkpoint; resumed, the epoch
+    goes on with the very batches it had left, so the result equals an unstopped run's."""
+
+    def __init__(self, size: int, batch_size: int, completed_batches: Callable[[], int]):
+        self.size, self.batch_size = size, batch_size
+        self.completed_batches = completed_batches
+        self.seed: int | None = None
+        self.resumed_seed: int | None = None
+        self.resumed_rng: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        skip = 0
+        if self.resumed_seed is not None:  # the stopped epoch's order, past its done batches
+            self.seed, self.resumed_seed = self.resumed_seed, None
+            skip = self.completed_batches() * self.batch_size
+            if self.resumed_rng is not None:  # creating this iterator drew from it: undo that
+                torch.set_rng_state(self.resumed_rng)
+                self.resumed_rng = None
+        else:
+            self.seed = int(torch.empty((), dtype=torch.int64).random_().item())
+        generator = torch.Generator()
+        generator.manual_seed(self.seed)
+        yield from torch.randperm(self.size, generator=generator).tolist()[skip:]
 
 
 def _already_batched(batch: tuple[torch.Tensor, Targets]) -> tuple[torch.Tensor, Targets]:
@@ -154,6 +185,7 @@ class ArtDataModule(L.LightningDataModule):
         self.augment = AugmentSpec.from_config(augment)
         self.transform = BatchTransform(self.augment, image_size)
         self.records: LabelledRecords | None = None
+        self._resumed: dict[str, Any] = {}
 
     def prepare_data(self) -> None:
         """The source's own preparation (the synthetic set is generated once)."""
@@ -217,10 +249,18 @@ class ArtDataModule(L.LightningDataModule):
         if self.cache and device == "cpu":
             dataset = CachedRows(dataset)
         workers = 0 if self.cache else self.num_workers
+        order = None
+        if shuffle:
+            order = ShuffledOrder(len(dataset), self.batch_size, self._completed_train_batches)
+            order.resumed_seed, order.resumed_rng = (
+                self._resumed.get("seed"),
+                self._resumed.get("rng"),
+            )
+            self.train_order, self._resumed = order, {}
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=order,
             num_workers=workers,
             collate_fn=_already_batched,
             persistent_workers=workers > 0,
@@ -229,6 +269,25 @@ class ArtDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
+
+    def _completed_train_batches(self) -> int:
+        """Batches of the current epoch done before the checkpoint it resumed from."""
+        return int(self.trainer.fit_loop.epoch_loop.batch_progress.current.completed)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in every checkpoint when the epoch is part done: the seed of its training
+        order and torch's random state (at an epoch's end the next epoch draws a new order,
+        as an unstopped run does)."""
+        order = getattr(self, "train_order", None)
+        if order is None or self.trainer is None:
+            return {}
+        if not 0 < self._completed_train_batches() < self.trainer.num_training_batches:
+            return {}
+        return {"train_order_seed": order.seed, "torch_rng": torch.get_rng_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        seed, rng = state_dict.get("train_order_seed"), state_dict.get("torch_rng")
+        self._resumed = {} if seed is None else {"seed": seed, "rng": rng}
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 HOST_TAG, PID_TAG, START_TAG = "artclf.host", "artclf.pid", "artclf.pid_start"
 FAILURE_TAG = "artclf.failure"
+STOPPED_TAG = "artclf.stopped"
 #: A tracking server that does not answer is tried this often, this far apart (seconds).
 SERVER_TRIES, SERVER_WAIT_S, SERVER_TIMEOUT_S = 3, 1.0, 5.0
 #: MLflow's own HTTP retries default to minutes of backoff; bounded unless the user set them.
@@ -150,6 +151,31 @@ def resumable(client: MlflowClient, run_id: str | None, experiment_id: str) -> b
         log.info("run %s of the checkpoint is not in this store; starting a new run", run_id)
         return False
     return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"
+
+
+class Interrupted(SystemExit):
+    """The job was stopped from outside (SIGTERM: preempted); the run ends KILLED with
+    ``reason`` as its ``STOPPED_TAG`` and the process with ``code``."""
+
+    def __init__(self, reason: str, code: int) -> None:
+        super().__init__(code)
+        self.reason = reason
+
+
+def record_stop(client: MlflowClient, run_id: str, reason: str) -> None:
+    """Tag why the run was stopped, so the store says more than KILLED."""
+    try:
+        client.set_tag(run_id, STOPPED_TAG, reason)
+    except MlflowException:
+        log.warning("could not record why run %s was stopped", run_id)
+
+
+def clear_reasons(client: MlflowClient, run_id: str) -> None:
+    """A resumed run is no longer failed or stopped: drop the tags that said why it was."""
+    run = client.get_run(run_id)
+    for tag in (FAILURE_TAG, STOPPED_TAG):
+        if tag in run.data.tags:
+            client.delete_tag(run_id, tag)
 
 
 def record_failure(client: MlflowClient, run_id: str, error: BaseException) -> None:

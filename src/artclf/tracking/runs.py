@@ -182,6 +182,7 @@ def start_run(
     if resume:  # params are immutable: the run keeps those it started with
         run = retry_locked(mlflow.start_run, run_id=resume_run_id)
         client.set_tag(run.info.run_id, "artclf.resumed_from", str(cfg.ckpt_path))
+        lifecycle.clear_reasons(client, run.info.run_id)
         for key, value in lifecycle.process_tags().items():
             client.set_tag(run.info.run_id, key, value)
     else:
@@ -197,6 +198,9 @@ def start_run(
         # Lightning turns Ctrl-C into sys.exit(1) raised while handling the KeyboardInterrupt
         if isinstance(error, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt):
             status = "KILLED"
+        elif isinstance(error, lifecycle.Interrupted):
+            status = "KILLED"
+            lifecycle.record_stop(client, run.info.run_id, error.reason)
         elif isinstance(error, Exception):
             lifecycle.record_failure(client, run.info.run_id, error)
         raise

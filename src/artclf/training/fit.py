@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ProgressBar
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from artclf.publishing.publish import log_best_checkpoint
@@ -19,6 +20,7 @@ from artclf.tracking.datasets import log_data_inputs
 from artclf.tracking.derived import checkpoint_entries
 from artclf.tracking.logger import lightning_logger
 from artclf.training.callbacks import run_callbacks
+from artclf.training.preemption import SaveOnSigterm, stopped_by_sigterm
 from artclf.training.report_callbacks import RunReport
 from artclf.training.tasks import task_of
 from artclf.training.validation import validate_train
@@ -43,8 +45,10 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
         module, datamodule, task_callbacks = built
         if run is not None and hasattr(datamodule, "fingerprint"):  # classification data
             log_data_inputs(cfg, datamodule)
-        callbacks, checkpoint = run_callbacks(cfg, resume.checkpoint_dir or run_dir / "checkpoints")
-        callbacks += [*task_callbacks, *extra_callbacks]
+        checkpoint_dir = resume.checkpoint_dir or run_dir / "checkpoints"
+        callbacks, checkpoint = run_callbacks(cfg, checkpoint_dir)
+        preemption = SaveOnSigterm(checkpoint_dir)
+        callbacks += [*task_callbacks, *extra_callbacks, preemption]
         trainer = L.Trainer(
             **to_plain(cfg.trainer),
             callbacks=callbacks,
@@ -53,7 +57,10 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
             plugins=[checkpoints.AtomicCheckpointIO(checkpoint_entries(run))],
         )
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume.path, weights_only=True)
+        try:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=resume.path, weights_only=True)
+        except SIGTERMException:
+            raise stopped_by_sigterm(preemption) from None
         best = checkpoint.best_model_score
         score = (
             float(best)

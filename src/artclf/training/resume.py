@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from artclf.models.optim import LEGACY_OPTIMIZERS, LEGACY_SCHEDULERS, upgrade
 from artclf.runtime.config import CONFIG_DIR, to_plain
+from artclf.runtime.targets import check_targets
 from artclf.weights import checkpoints
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def stored_config(ckpt_path: str | Path) -> dict[str, Any] | None:
     stored = state.get("hyper_parameters") or {}
     if not {"model", "data"} <= stored.keys():
         return None
+    check_targets({g: stored.get(g) for g in GROUPS}, Path(str(ckpt_path)).name)
     # older checkpoints name their optimiser and schedule; compare them as _target_ specs
     stored["optim"] = upgrade(stored.get("optim"), LEGACY_OPTIMIZERS)
     stored["scheduler"] = upgrade(stored.get("scheduler"), LEGACY_SCHEDULERS)
