@@ -85,3 +85,44 @@ def test_a_file_as_the_output_location_is_one_line(tmp_path: Path, where: str) -
     done = run_cli("train", where.format(file=tmp_path / "afile"), home=tmp_path)
     assert_one_error_line(done, str(tmp_path / "afile"))
     assert runs_in(tmp_path / "mlflow.db") == []
+
+
+@pytest.mark.parametrize(
+    ("override", "names"),
+    [
+        ("trainer.max_epochs=-1", "trainer.max_epochs=-1; must be an integer ≥ 1"),
+        ("seed=abc", "seed='abc'; must be an integer"),
+        ("callbacks.early_stopping.patience=-1", "callbacks.early_stopping.patience=-1"),
+        ("data.resize=stretch", "data.resize='stretch'; valid choices: crop, squash, pad"),
+        ("data.val_fraction=0", "data.val_fraction=0 leaves no validation images"),
+        ("trainer.accelerator=cpu trainer.devices=64", "trainer.devices=64 CPU processes"),
+    ],
+)
+def test_config_mistakes_are_one_line_before_any_run(
+    make_cfg, tmp_path, capsys, override, names
+) -> None:
+    store = tmp_path / "mlflow.db"
+    cfg = make_cfg(*FAST, *override.split(), f"logger.tracking_uri=sqlite:///{store}")
+    assert names in exits_with_one_line(cfg, capsys)
+    assert runs_in(store) == []
+
+
+def test_a_gpu_trainer_without_a_gpu_is_one_line(make_cfg, capsys, monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = make_cfg(*TINY_SYNTHETIC, "trainer=gpu", "logger=none")
+    assert "no CUDA GPU; use trainer=default" in exits_with_one_line(cfg, capsys)
+
+
+def test_a_database_store_without_its_driver_is_one_line(make_cfg, capsys, monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg2" else real(name, *a)
+    )
+    cfg = make_cfg(*FAST, "logger.tracking_uri=postgresql://u:secret@127.0.0.1:5/mlflow")
+    line = exits_with_one_line(cfg, capsys)
+    assert "driver psycopg2 is not installed; install psycopg2-binary" in line
+    assert "secret" not in line  # the password is not printed

@@ -80,9 +80,30 @@ def _check_server(uri: str) -> None:
     )
 
 
+#: Database dialects -> the default driver SQLAlchemy imports for them, and its package.
+DB_DRIVERS = {
+    "postgresql": ("psycopg2", "psycopg2-binary (pip install 'artclf[scale]')"),
+    "mysql": ("pymysql", "pymysql"),
+}
+
+
+def _check_driver(uri: str) -> None:
+    """A database store whose driver is not installed is one line naming the package."""
+    import importlib.util
+
+    module, package = DB_DRIVERS[uri.split("://", 1)[0].partition("+")[0]]
+    if importlib.util.find_spec(module) is None:
+        raise ValueError(
+            f"tracking store {uri.split('@')[-1]}: its database driver {module} is not "
+            f"installed; install {package}, or use a sqlite:/// or http:// tracking URI"
+        )
+
+
 def check_store(uri: str) -> None:
     """Fail in one line, before any run is created, when the store cannot be used."""
-    if uri.startswith(("http://", "https://")):
+    if uri.split("://", 1)[0].partition("+")[0] in DB_DRIVERS:
+        _check_driver(uri)
+    elif uri.startswith(("http://", "https://")):
         _check_server(uri)
     elif uri.startswith("sqlite:///"):
         _check_writable(uri, Path(uri.removeprefix("sqlite:///")))

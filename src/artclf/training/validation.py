@@ -15,8 +15,10 @@ from artclf.runtime.preflight import check_writable_dir
 
 #: key -> (minimum, values also allowed): integers and numbers a run cannot work without.
 INTEGERS = {
-    "trainer.max_epochs": (1, (-1,)),
+    "trainer.max_epochs": (1, ()),  # Lightning's -1 (train forever) is a typo more often
     "trainer.max_steps": (1, (-1,)),
+    "seed": (0, ()),
+    "callbacks.early_stopping.patience": (0, ()),
     "trainer.log_every_n_steps": (1, ()),
     "data.batch_size": (1, ()),
     "data.num_workers": (0, ()),
@@ -59,6 +61,43 @@ def check_values(cfg: DictConfig) -> None:
         value = _value(cfg, key)
         if value is not None and not (_is_number(value) and 0 <= value < 1):
             raise ValueError(f"{key}={value!r}; must be a number in [0, 1)")
+    if isinstance(cfg.get("data"), DictConfig) and "resize" in cfg.data:
+        from artclf.data.resize import check_resize
+
+        check_resize(cfg.data.resize)
+
+
+def check_devices(trainer: DictConfig) -> None:
+    """An accelerator the machine has, and no more CPU processes than it has cores:
+    ``trainer=gpu`` without CUDA, or ``trainer.devices=3`` on two cores (three runs), fail
+    here in one line, not inside Lightning after a run was created."""
+    import os
+
+    import torch
+
+    accelerator = str(trainer.get("accelerator", "auto"))
+    devices = trainer.get("devices", "auto")
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"trainer.accelerator={accelerator} but this machine has no CUDA GPU; "
+            "use trainer=default (CUDA when there is one, else the CPU) or trainer=cpu"
+        )
+    if accelerator == "cpu" and _is_int(devices) and devices > (os.cpu_count() or 1):
+        raise ValueError(
+            f"trainer.devices={devices} CPU processes on a machine with {os.cpu_count()} "
+            "cores; use trainer.devices=1 (one process uses every core)"
+        )
+
+
+def check_validation(cfg: DictConfig) -> None:
+    """A run that watches a ``val/`` metric needs validation images: with
+    ``data.val_fraction=0`` it failed after a whole epoch, when the metric never came."""
+    metric = str(_value(cfg, "optimized.metric") or "")
+    if metric.startswith("val/") and _value(cfg, "data.val_fraction") == 0:
+        raise ValueError(
+            f"data.val_fraction=0 leaves no validation images but the run watches {metric}; "
+            "use a fraction > 0 (e.g. 0.1), or optimized_metric=train/loss optimized_mode=min"
+        )
 
 
 def check_optimized(cfg: DictConfig) -> None:
@@ -127,5 +166,7 @@ def validate_train(cfg: DictConfig) -> None:
 
     check_values(cfg)
     check_optimized(cfg)
+    check_validation(cfg)
+    check_devices(cfg.trainer)
     check_slurm_tasks(cfg.trainer)
     check_writable_dir(cfg.paths.run_dir, "run folder")
