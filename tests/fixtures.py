@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import unicodedata
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 from PIL import Image
 
 
@@ -29,6 +31,16 @@ def write_image(path: Path, seed: int, mode: str = "RGB", fmt: str = "JPEG") -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(image_bytes(seed, mode, fmt=fmt))
     return path
+
+
+def write_latin1_named(folder: Path, seed: int, stem: bytes = b"caf\xe9") -> Path:
+    """A valid JPEG whose name is latin-1 bytes (``café.jpg`` from an old Windows zip), not
+    UTF-8; Python lists it with surrogate escapes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = os.fsencode(folder) + b"/" + stem + b".jpg"
+    with open(path, "wb") as handle:
+        handle.write(image_bytes(seed))
+    return Path(os.fsdecode(path))
 
 
 def write_traps(folder: Path, seed: int, prefix: str = "trap") -> dict[str, int]:
@@ -306,3 +318,28 @@ def make_hf_hub_cache(hub: Path, shards: Path) -> Path:
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("rev-main")
     return repo
+
+
+#: Side of the tiny style-transfer images (AdaIN tests and the app's stylise tab).
+STYLE_SIZE = 32
+
+
+def gradient_image(colour: tuple[float, float, float]) -> torch.Tensor:
+    ramp = torch.linspace(0, 1, STYLE_SIZE)[None, :] * torch.ones(STYLE_SIZE, 1)
+    return torch.stack([ramp * c for c in colour])[None]
+
+
+def stripes_image(colour: tuple[float, float, float], period: int = 3) -> torch.Tensor:
+    stripes = ((torch.arange(STYLE_SIZE) // period) % 2).float()[:, None] * torch.ones(
+        1, STYLE_SIZE
+    )
+    return torch.stack([stripes * c for c in colour])[None]
+
+
+def tensor_folder(root: Path, images: list[torch.Tensor]) -> Path:
+    root.mkdir(parents=True)
+    for i, image in enumerate(images):
+        array = image[0].permute(1, 2, 0).mul(255).round().byte().numpy()
+        Image.fromarray(np.ascontiguousarray(array)).save(root / f"{i}.png")
+    (root / "notes.txt").write_text("not an image")
+    return root

@@ -41,18 +41,28 @@ def run(cfg: DictConfig) -> None:
 
 
 def show_versions(rows: list[dict], output: str) -> None:
+    """One line per version (``reporting.terminal``: plain text in a pipe or a narrow terminal)."""
+    import pandas as pd
+
+    from artclf.reporting.terminal import print_table
+
     if output == "json":
         return print(json.dumps(rows, indent=2))
+    if not rows:
+        return print("no registered models; train with logger.register=true")
     metrics = [m for m in SHOWN_METRICS if any(m in r["metrics"] for r in rows)]
-    table = Table(title="registered model versions")
-    for column in ["name", "version", "aliases", "run", "data", *metrics]:
-        table.add_column(column)
-    for r in rows:
-        cells = [r["name"], str(r["version"]), " ".join(f"@{a}" for a in r["aliases"])]
-        cells += [(r["run_id"] or "")[:8], r["data"] or ""]
-        cells += [f"{r['metrics'][m]:.4f}" if m in r["metrics"] else "" for m in metrics]
-        table.add_row(*cells)
-    Console().print(table if rows else "no registered models; train with logger.register=true")
+    table = pd.DataFrame(
+        {
+            "name": r["name"],
+            "version": r["version"],
+            "aliases": " ".join(f"@{a}" for a in r["aliases"]),
+            "run": (r["run_id"] or "")[:8],
+            "data": r["data"] or "",
+            **{m: r["metrics"].get(m, float("nan")) for m in metrics},
+        }
+        for r in rows
+    )
+    print_table(table, "registered model versions")
 
 
 def show_comparison(result) -> None:

@@ -11,12 +11,8 @@ from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
-from rich.console import Console
-from rich.table import Table
 
 from artclf.runtime.cli import run_or_exit
-
-HEADLINE = ("test/acc", "test/macro_f1")
 
 
 def report(cfg: DictConfig):
@@ -46,20 +42,12 @@ def report(cfg: DictConfig):
 
 
 def show(result) -> None:
-    """Run name, swept params and the headline metrics; the CSV and HTML have every column."""
-    from artclf.reporting.leaderboard import CHOICE_GROUPS
+    """The leaderboard's key columns (``leaderboard.headline``); the CSV and the HTML's
+    details table have every column."""
+    from artclf.reporting.leaderboard import headline
+    from artclf.reporting.terminal import print_table
 
-    table = result.table
-    swept = [c for c in table if "/" not in c and c not in ("run_name", "run_id", "duration_s")]
-    swept = [c for c in swept if c.removeprefix("choice.") not in CHOICE_GROUPS]
-    columns = ["run_name", *swept, result.metric, *HEADLINE, "duration_s"]
-    columns = list(dict.fromkeys(c for c in columns if c in table))
-    rich_table = Table(title=f"leaderboard (best first by {result.metric})")
-    for column in columns:
-        rich_table.add_column(column, no_wrap=column == "run_name", overflow="fold")
-    for _, row in table[columns].iterrows():
-        rich_table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    Console().print(rich_table)
+    print_table(headline(result.table), f"{result.title}: best first by {result.metric}")
     print(f"report: {result.html}\nleaderboard: {result.csv}")
 
 

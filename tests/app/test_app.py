@@ -191,7 +191,10 @@ def test_launcher_binds_locally_offline_and_refuses_python_310(
 @pytest.fixture(scope="module")
 def adain_registered(registered: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A two-step AdaIN decoder in the app's store, registered as adain@champion."""
-    from test_adain import SIZE, _folder, _gradient, _stripes
+    from fixtures import STYLE_SIZE as SIZE
+    from fixtures import gradient_image as _gradient
+    from fixtures import stripes_image as _stripes
+    from fixtures import tensor_folder as _folder
 
     home = tmp_path_factory.mktemp("adain")
     colours = [(0.9, 0.5, 0.2), (0.2, 0.6, 0.9), (0.5, 0.9, 0.3), (0.8, 0.8, 0.8)]

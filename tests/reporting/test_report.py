@@ -66,6 +66,7 @@ def test_report_of_the_sweep(sweep: dict, tmp_path: Path, monkeypatch) -> None:
             image.verify()
             assert image.format == "PNG" and min(image.size) > 100
     page = result.html.read_text()
+    assert "<h1>sweep-" in page  # the parent's name, not "sweep sweep-..."
     assert page.count("data:image/png;base64,") == 3
     assert "http://" not in page and "https://" not in page  # nothing fetched from outside
     logged = {f.path for f in sweep["client"].list_artifacts(sweep["parent"], "report")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
-from artclf.reporting.leaderboard import leaderboard, to_markdown
+from artclf.reporting.leaderboard import headline, leaderboard, to_markdown
 from artclf.tracking.sweeps import child_name, swept_keys
 
 
@@ -47,7 +47,13 @@ def test_leaderboard_ranks_by_the_best_epoch_and_puts_runs_without_it_last() -> 
     table = leaderboard(runs)
     assert table.attrs["ranked_by"] == "best/val/acc"
     assert table["run_name"].tolist() == ["lr=0.01", "lr=0.1", "lr=1"]
-    assert list(table.columns[:4]) == ["run_name", "optim.lr", "best/val/acc", "val/acc"]
+    assert list(table.columns[:5]) == [
+        "run_name",
+        "optim.lr",
+        "best/val/acc",
+        "duration_s",
+        "run_id",
+    ]
     assert math.isnan(table["best/val/acc"][2])
     style = [
         fake_run("a", "final/style_loss", "min", final__style_loss=3.0),
@@ -56,6 +62,10 @@ def test_leaderboard_ranks_by_the_best_epoch_and_puts_runs_without_it_last() -> 
     lowest = leaderboard(style)  # a stylize sweep: no best/, the final value, minimised
     assert lowest["run_name"].tolist() == ["b", "a"]
     assert lowest.attrs["ranked_by"] == "final/style_loss"
-    markdown = to_markdown(table).splitlines()
-    assert markdown[0].startswith("| run_name | optim.lr | best/val/acc | val/acc |")
-    assert markdown[2].startswith("| lr=0.01 | lr=0.01 | 0.7 | 0.5 |")
+    markdown = to_markdown(headline(table)).splitlines()  # the key columns
+    assert markdown[0] == "| run_name | optim.lr | best/val/acc | duration_s |"
+    assert markdown[2:5] == [
+        "| lr=0.01 | lr=0.01 | 0.7 | 1 |",
+        "| lr=0.1 | lr=0.1 | 0.4 | 1 |",
+        "| lr=1 | lr=1 |  | 1 |",
+    ]

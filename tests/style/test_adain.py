@@ -22,27 +22,8 @@ from artclf.style.adain_model import AdaINModule, load_adain
 from artclf.style.errors import StyleTransferError
 from artclf.style.losses import gram_matrix, mean_std, style_loss
 from conftest import tiny_adain
-
-SIZE = 32
-
-
-def _gradient(colour: tuple[float, float, float]) -> torch.Tensor:
-    ramp = torch.linspace(0, 1, SIZE)[None, :] * torch.ones(SIZE, 1)
-    return torch.stack([ramp * c for c in colour])[None]
-
-
-def _stripes(colour: tuple[float, float, float], period: int = 3) -> torch.Tensor:
-    stripes = ((torch.arange(SIZE) // period) % 2).float()[:, None] * torch.ones(1, SIZE)
-    return torch.stack([stripes * c for c in colour])[None]
-
-
-def _folder(root: Path, images: list[torch.Tensor]) -> Path:
-    root.mkdir(parents=True)
-    for i, image in enumerate(images):
-        array = image[0].permute(1, 2, 0).mul(255).round().byte().numpy()
-        Image.fromarray(np.ascontiguousarray(array)).save(root / f"{i}.png")
-    (root / "notes.txt").write_text("not an image")
-    return root
+from fixtures import STYLE_SIZE as SIZE
+from fixtures import gradient_image, stripes_image, tensor_folder
 
 
 def test_adain_moves_channel_statistics_to_the_style() -> None:
@@ -57,9 +38,9 @@ def test_alpha_zero_is_the_decoded_content_and_styles_mix() -> None:
     torch.manual_seed(0)
     net = AdaINModule(pretrained=False, decoder_width=16).net.eval()
     content, style_a, style_b = (
-        _gradient((0.9, 0.5, 0.2)),
-        _stripes((1, 0.1, 0.1)),
-        _stripes((0, 0, 1)),
+        gradient_image((0.9, 0.5, 0.2)),
+        stripes_image((1, 0.1, 0.1)),
+        stripes_image((0, 0, 1)),
     )
     with torch.no_grad():
         decoded = net.decoder(net.taps(content)[net.layer])
@@ -89,7 +70,7 @@ def test_training_steps_lower_the_style_loss_below_the_content_image() -> None:
     (the Gram style loss Gatys reports) than the content image is, and more than alpha=0."""
     torch.manual_seed(0)
     module = AdaINModule(decoder_width=32, style_weight=10.0)
-    content, style = _gradient((0.9, 0.5, 0.2)), _stripes((1.0, 0.1, 0.1))
+    content, style = gradient_image((0.9, 0.5, 0.2)), stripes_image((1.0, 0.1, 0.1))
     optimizer = torch.optim.Adam(module.net.decoder.parameters(), lr=1e-3)
     for _ in range(40):
         loss, _ = module.losses(content, style)
@@ -112,8 +93,10 @@ def test_training_steps_lower_the_style_loss_below_the_content_image() -> None:
 @pytest.fixture
 def folders(tmp_path: Path) -> tuple[Path, Path]:
     colours = [(0.9, 0.5, 0.2), (0.2, 0.6, 0.9), (0.5, 0.9, 0.3), (0.8, 0.8, 0.8)]
-    contents = _folder(tmp_path / "photos", [_gradient(c) for c in colours])
-    styles = _folder(tmp_path / "paintings", [_stripes(c, 2 + i) for i, c in enumerate(colours)])
+    contents = tensor_folder(tmp_path / "photos", [gradient_image(c) for c in colours])
+    styles = tensor_folder(
+        tmp_path / "paintings", [stripes_image(c, 2 + i) for i, c in enumerate(colours)]
+    )
     return contents, styles
 
 

@@ -12,7 +12,7 @@ import matplotlib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from artclf.data.images import read_square_rgb
+from artclf.data.images import ImageTooLarge, open_image, read_square_rgb
 from artclf.data.resize import checkpoint_resize
 from artclf.data.synthetic import generate
 from artclf.evaluation.explanations import attribution_maps
@@ -32,7 +32,9 @@ class UploadError(ValueError):
 
 
 def check_upload(name: str, data: bytes) -> None:
-    """Raise ``UploadError`` unless ``data`` is a complete JPG/PNG/WebP within the size limit."""
+    """Raise ``UploadError`` unless ``data`` is a complete JPG/PNG/WebP within the size limits:
+    its bytes, and its pixels (checked from the header before decoding, by ``open_image``: a
+    small PNG may claim gigabytes of pixels)."""
     if len(data) > MAX_UPLOAD_MB * 2**20:
         raise UploadError(
             f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB, "
@@ -41,9 +43,11 @@ def check_upload(name: str, data: bytes) -> None:
     if not data:
         raise UploadError(f"{name} is empty (0 bytes); upload a JPG, PNG or WebP image")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(io.BytesIO(data)) as image:
             kind = image.format
             image.load()  # decodes every byte: truncated files fail here, not later
+    except ImageTooLarge as error:
+        raise UploadError(f"{name} has {error}; upload a smaller image") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         reason = "truncated" if "truncated" in str(error).lower() else "not a readable image"
         raise UploadError(f"{name} is {reason}; upload a complete JPG, PNG or WebP file") from None

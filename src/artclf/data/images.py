@@ -19,15 +19,18 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from filelock import FileLock, Timeout
-from PIL import Image
+from PIL import Image, ImageOps
 from rich.progress import Progress
 
 from artclf.data.resize import check_resize, fit
@@ -35,7 +38,7 @@ from artclf.data.resize import check_resize, fit
 log = logging.getLogger(__name__)
 
 #: Bumped when decoding or resizing changes, so old caches are not reused.
-CACHE_VERSION = 3  # 2: channels-first rows; 3: a sidecar record to validate the file by
+CACHE_VERSION = 4  # 2: channels-first rows; 3: a sidecar record; 4: EXIF orientation applied
 #: Rows whose checksums the sidecar keeps: enough to catch an overwritten or shuffled file,
 #: few enough that checking costs milliseconds however large the cache.
 SAMPLE_ROWS = 16
@@ -43,6 +46,19 @@ SAMPLE_ROWS = 16
 PARALLEL_MIN_FILES = 512
 _CHUNK = 256
 _MEMO_NAME = "image_checks.sqlite"
+#: The most pixels (width × height) an image may decode to. A 688 KB PNG can claim 13,300²
+#: pixels, and decoding it costs gigabytes and seconds of CPU; the header tells the size for
+#: free, so the check runs before any decoding. (PIL's own refusal starts near 179 MP.)
+MAX_PIXELS = 40_000_000
+
+
+class ImageTooLarge(OSError):
+    """An image over ``MAX_PIXELS``, refused from its header. An ``OSError``, as PIL's own
+    decode failures are, so every reader skips or reports it as it does those."""
+
+    def __init__(self, pixels: int) -> None:
+        super().__init__(f"{pixels:,} pixels, over the {MAX_PIXELS:,}-pixel limit")
+        self.pixels = pixels
 
 
 #: Integer modes PIL's ``convert("RGB")`` would clip to 0..255 instead of scaling down.
@@ -73,22 +89,52 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def open_rgb(path: str | Path, min_size: int | None = None) -> Image.Image:
-    """Decode ``path`` as RGB (first frame of an animation). With ``min_size``, JPEGs decode at
-    the smallest DCT scale whose sides are still ≥ ``min_size`` (fewer pixels to decode)."""
-    with Image.open(path) as image:
+def _open_header(source: str | Path | BinaryIO) -> Image.Image:
+    """``Image.open`` (the header only). PIL's own bomb refusal becomes ``ImageTooLarge`` and
+    its warning is silenced: both start above ``MAX_PIXELS``, so ours is the one line shown."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(source)
+    except Image.DecompressionBombError as error:
+        claimed = re.search(r"\((\d+) pixels\)", str(error))
+        raise ImageTooLarge(int(claimed[1]) if claimed else 2 * Image.MAX_IMAGE_PIXELS) from None
+
+
+@contextmanager
+def open_image(source: str | Path | BinaryIO, min_size: int | None = None) -> Iterator[Image.Image]:
+    """``source`` opened but not decoded, refused (``ImageTooLarge``) when it would decode to
+    more than ``MAX_PIXELS``: the one gate every reader of user images passes. With
+    ``min_size``, a JPEG is set to decode at the smallest DCT scale whose sides are still
+    ≥ ``min_size`` (fewer pixels to decode), and the limit applies to that scale."""
+    with _open_header(source) as image:
         if min_size is not None:
             image.draft("RGB", (min_size, min_size))
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageTooLarge(image.width * image.height)
+        yield image
+
+
+def open_rgb(source: str | Path | BinaryIO, min_size: int | None = None) -> Image.Image:
+    """Decode ``source`` through ``open_image`` as upright RGB (first frame of an animation):
+    turned as its EXIF orientation says, as a browser shows it (phones store portraits
+    sideways and tag them), so the model sees what the user sees."""
+    with open_image(source, min_size) as image:
         image.load()
+        ImageOps.exif_transpose(image, in_place=True)  # no tag: nothing changes, nothing copied
         return to_rgb(image)
 
 
-def read_square_rgb(path: str | Path, size: int, resize: str | None = None) -> np.ndarray:
+def read_square_rgb(
+    source: str | Path | BinaryIO, size: int, resize: str | None = None
+) -> np.ndarray:
     """``size``×``size``×3 uint8 made square by the ``resize`` policy (None: the default)."""
-    return fit(open_rgb(path, min_size=size), size, check_resize(resize))
+    return fit(open_rgb(source, min_size=size), size, check_resize(resize))
 
 
 def _failure_reason(error: Exception) -> str:
+    if isinstance(error, ImageTooLarge):
+        return "too_large"
     return "truncated" if "truncated" in str(error).lower() else "unreadable"
 
 
@@ -184,7 +230,8 @@ def _check_chunk(paths: list[str]) -> list[str]:
 
 
 def find_unreadable(paths: list[str], cache_dir: str | Path | None = None) -> dict[str, str]:
-    """Files that do not decode completely, mapped to ``"unreadable"`` or ``"truncated"``.
+    """Files that do not decode completely, mapped to ``"unreadable"`` or ``"truncated"``, or
+    that would decode to more than ``MAX_PIXELS`` (``"too_large"``, refused undecoded).
 
     Every file is fully decoded once (in parallel for long lists); results are memoised per
     (path, size, mtime) under ``cache_dir``, so unchanged files are never decoded again.

@@ -232,5 +232,6 @@ def promote(cfg: DictConfig, comparison: Comparison) -> str | None:
         f"Promoted to champion {when} over v{comparison.champion.version}: "
         f"{forced}{comparison.verdict()}"
     )
-    set_champion(comparison.candidate.name, comparison.candidate.version, reason)
+    candidate, champion = comparison.candidate, comparison.champion
+    set_champion(candidate.name, candidate.version, reason, expected=str(champion.version))
     return reason

@@ -1,12 +1,15 @@
 """A report of a set of runs (a sweep, an experiment, chosen ids) that a person can look at:
-the leaderboard as CSV and markdown, the figures as PNGs (optimised metric against each swept
-param, learning curves of every run, the best run's confusion matrix) and one self-contained
-HTML page holding all of it (PNGs embedded as base64, no external files or CDN)."""
+the leaderboard as CSV and markdown, the figures as PNGs (the ranking metric against each
+choice or param the runs varied, learning curves of every run, the best run's confusion
+matrix) and one self-contained HTML page holding all of it (PNGs embedded as base64, no
+external files or CDN). The page and the markdown show the leaderboard's key columns; the
+page's details table and the CSV hold every column."""
 
 from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +22,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from artclf.reporting.leaderboard import leaderboard, objective, swept_params, to_markdown
+from artclf.reporting.leaderboard import (
+    cell,
+    details_columns,
+    headline,
+    leaderboard,
+    numeric_columns,
+    shown_name,
+    to_markdown,
+    varied_columns,
+)
 from artclf.tracking.artifacts import log_files
 from artclf.tracking.queries import Client, Run, copy_artifact, metric_values
 from artclf.tracking.selection import Selection
@@ -30,11 +42,12 @@ CONFUSION_ARTIFACT = "reports/confusion_matrix.png"
 
 @dataclass
 class Report:
-    """What ``write_report`` wrote, by kind."""
+    """What ``write_report`` wrote, by kind; ``metric`` is the column the runs are ranked by."""
 
     table: pd.DataFrame
     metric: str
     folder: Path
+    title: str
     figures: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -47,8 +60,8 @@ class Report:
 
 
 def metric_vs_params_figure(table: pd.DataFrame, metric: str, params: list[str]) -> Figure:
-    """The optimised metric against each swept param: numbers on a (log, when they span over
-    a decade) axis, other values as categories."""
+    """The ranking metric against each varied choice or param: numbers on a (log, when they
+    span over a decade) axis, other values as categories (``(unset)`` for a run without it)."""
     columns = min(len(params), 3)
     rows = -(-len(params) // columns)
     fig, axes = plt.subplots(
@@ -63,14 +76,15 @@ def metric_vs_params_figure(table: pd.DataFrame, metric: str, params: list[str])
             if (values > 0).all() and values.max() / values.min() > 10:
                 ax.set_xscale("log")
         else:
-            labels = table[param].astype(str)
+            labels = table[param].map(lambda v: cell(v) or "(unset)")
             order = sorted(labels.unique())
             ax.scatter([order.index(v) for v in labels], table[metric], s=36)
             ax.set_xticks(range(len(order)), order, rotation=30, fontsize=8)
-        ax.set_xlabel(param)
+            ax.set_xlim(-0.5, len(order) - 0.5)  # the outer categories off the frame
+        ax.set_xlabel(shown_name(param))
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{metric} against the swept parameters")
+    fig.suptitle(f"{metric} against what the runs varied")
     return fig
 
 
@@ -110,24 +124,51 @@ def _embedded(path: Path, caption: str) -> str:
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px}
-th{background:#f0f0f0;position:sticky;top:0}tr:nth-child(1) td{background:#e8f5e9}
-td{text-align:right}td:first-child{text-align:left}figure{margin:1.5em 0}
+th{background:#f0f0f0;position:sticky;top:0}tbody tr:first-child td{background:#e8f5e9}
+td{text-align:left;white-space:nowrap}td.num{text-align:right}figure{margin:1.5em 0}
 img{max-width:min(100%,1100px);border:1px solid #eee}figcaption{color:#555;font-size:13px}
 .scroll{overflow-x:auto}code{background:#f5f5f5;padding:1px 4px}"""
 
 
-def render_html(report: Report, title: str, command: str, captions: dict[str, str]) -> str:
-    shown = report.table.drop(columns=["run_id"], errors="ignore")
-    table = shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+def html_table(table: pd.DataFrame) -> str:
+    """The table's cells as ``cell`` writes them, numbers right-aligned, in a box that scrolls
+    sideways when wide."""
+    numeric = numeric_columns(table)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table)
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{' class=num' if c in numeric else ''}>{html.escape(cell(v))}</td>"
+            for c, v in zip(table, row, strict=True)
+        )
+        + "</tr>"
+        for row in table.itertuples(index=False)
+    )
+    table_html = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f"<div class='scroll'>{table_html}</div>"
+
+
+def page_title(title: str) -> str:
+    """The selection's title without a doubled word: a sweep's parent run is already named
+    ``sweep-<folder>``, so ``sweep sweep-<folder>`` reads ``sweep-<folder>``."""
+    return re.sub(r"\b(\w+) (?=\1\b)", "", title)
+
+
+def render_html(report: Report, command: str, captions: dict[str, str]) -> str:
+    """The page: the key columns, the figures, then the details (every other column)."""
+    table = report.table
+    details = table[["run_name", *details_columns(table)]]
     figures = "".join(_embedded(path, captions[key]) for key, path in report.figures.items())
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f"<p>{len(report.table)} runs, best first by <b>{html.escape(report.metric)}</b>. "
+        f"<title>{html.escape(report.title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{html.escape(report.title)}</h1>"
+        f"<p>{len(table)} runs, best first by <b>{html.escape(report.metric)}</b>. "
         f"Made by <code>{html.escape(command)}</code>.</p>"
-        f"<h2>Leaderboard</h2><div class='scroll'>{table}</div><h2>Figures</h2>{figures}"
-        "</body></html>"
+        f"<h2>Leaderboard</h2>{html_table(headline(table))}"
+        f"<h2>Figures</h2>{figures}"
+        "<h2>Details</h2><p>Every other column of <code>leaderboard.csv</code>, best first as "
+        f"above.</p>{html_table(details)}</body></html>"
     )
 
 
@@ -136,16 +177,16 @@ def write_report(client: Client, selection: Selection, folder: Path, command: st
     rest) also logged to the sweep's parent run under ``report/`` when there is one."""
     folder.mkdir(parents=True, exist_ok=True)
     table = leaderboard(selection.runs)
-    metric, _ = objective(selection.runs)
-    report = Report(table, metric, folder)
+    metric = table.attrs["ranked_by"]
+    report = Report(table, metric, folder, page_title(selection.title))
     table.to_csv(report.csv, index=False)
-    (folder / "leaderboard.md").write_text(to_markdown(table))
+    (folder / "leaderboard.md").write_text(to_markdown(headline(table)))
     captions = {}
-    params = [p for p in swept_params(selection.runs) if p in table]
-    if params and metric in table:
-        figure = metric_vs_params_figure(table, metric, params)
+    varied = varied_columns(table)
+    if varied and metric in table:
+        figure = metric_vs_params_figure(table, metric, varied)
         report.figures["params"] = _save(figure, folder / "metric_vs_params.png")
-        captions["params"] = f"{metric} of each run against each parameter the runs varied"
+        captions["params"] = f"{metric} of each run against each choice or parameter they varied"
     figure = learning_curves_figure(client, selection.runs)
     report.figures["curves"] = _save(figure, folder / "learning_curves.png")
     captions["curves"] = "val/acc and train/loss per epoch, every run"
@@ -154,7 +195,7 @@ def write_report(client: Client, selection: Selection, folder: Path, command: st
     if copy_artifact(client, best["run_id"], CONFUSION_ARTIFACT, target):
         report.figures["confusion"] = target
         captions["confusion"] = f"test confusion matrix of the best run, {best['run_name']}"
-    report.html.write_text(render_html(report, selection.title, command, captions))
+    report.html.write_text(render_html(report, command, captions))
     if selection.parent_id:
         written = [report.html, report.csv, folder / "leaderboard.md", *report.figures.values()]
         log_files(selection.parent_id, written, artifact_path="report")

@@ -45,13 +45,15 @@ GRID_FILE = "sweep_grid.png"
 
 def log_leaderboard(client: Any, parent_id: str) -> pd.DataFrame:
     """The leaderboard of a sweep's children, logged to the parent run as
-    ``leaderboard/leaderboard.csv`` and ``.md``; returned as a table."""
-    from artclf.reporting.leaderboard import leaderboard, to_markdown
+    ``leaderboard/leaderboard.csv`` (every column) and ``.md`` (the key ones); returned as a
+    table."""
+    from artclf.reporting.leaderboard import headline, leaderboard, to_markdown
     from artclf.tracking.artifacts import log_texts
     from artclf.tracking.selection import select_runs
 
     table = leaderboard(select_runs(client, parent=parent_id).runs)
-    texts = {"leaderboard.csv": table.to_csv(index=False), "leaderboard.md": to_markdown(table)}
+    markdown = to_markdown(headline(table))
+    texts = {"leaderboard.csv": table.to_csv(index=False), "leaderboard.md": markdown}
     log_texts(parent_id, texts, "leaderboard")
     return table
 

@@ -11,11 +11,16 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as tvf
 from torchvision.utils import make_grid, save_image
 
+from artclf.data.images import ImageTooLarge, open_rgb
 from artclf.data.sources.files import IMAGE_EXTENSIONS
 from artclf.style.errors import StyleTransferError
 
 #: ``skimage:astronaut`` names a sample photo shipped with scikit-image (a dev dependency).
 SKIMAGE_PREFIX = "skimage:"
+#: The shortest side an image may have as the networks take it: VGG's four poolings need 16
+#: pixels, and a thinner style image would be stretched to cover the content (a 30000×1 one
+#: to gigabytes).
+MIN_SIDE = 16
 
 
 def _read_skimage(name: str) -> Image.Image:
@@ -62,18 +67,28 @@ def source_name(source: str) -> str:
 
 
 def read_image_tensor(source: str, size: int | None = None) -> Tensor:
-    """``(1, 3, H, W)`` float RGB in [0, 1]; with ``size`` the longer side becomes ``size``."""
+    """``(1, 3, H, W)`` float RGB in [0, 1]; with ``size`` the longer side becomes ``size``.
+    Files decode as the classifier's do (``open_rgb``: pixel limit, EXIF orientation, 16-bit);
+    an image thinner than ``MIN_SIDE`` at that size is refused in one line."""
     if source.startswith(SKIMAGE_PREFIX):
         image = _read_skimage(source[len(SKIMAGE_PREFIX) :])
     else:
         try:
-            with Image.open(source) as opened:
-                image = opened.convert("RGB")
+            image = open_rgb(source)
+        except ImageTooLarge as err:
+            raise StyleTransferError(f"image {source!r} has {err}; pass a smaller one") from None
         except (FileNotFoundError, UnidentifiedImageError, OSError) as err:
             raise StyleTransferError(
                 f"cannot read image {source!r} ({type(err).__name__}); pass a JPEG/PNG file"
             ) from err
-    return from_pil(image, size)
+    tensor = from_pil(image, size)
+    if min(tensor.shape[-2:]) < MIN_SIDE:  # one line, not a pooling error deep in a network
+        raise StyleTransferError(
+            f"image {source!r} is {image.width}×{image.height}, {min(tensor.shape[-2:])} px "
+            f"on its shorter side{f' at size={size}' if size else ''}; style transfer needs "
+            f"at least {MIN_SIDE}"
+        )
+    return tensor
 
 
 def from_pil(image: Image.Image, size: int | None = None) -> Tensor:

@@ -250,8 +250,39 @@ def list_versions(name: str | None = None) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["name"], -r["version"]))
 
 
-def set_champion(name: str, version: str | int, reason: str) -> None:
-    """Move ``champion`` onto ``version`` and record why in its description."""
-    client = registry_client()
-    client.set_registered_model_alias(name, CHAMPION, str(version))
-    client.update_model_version(name, str(version), description=reason)
+class PromotionLost(ValueError):
+    """Another promotion moved ``@champion`` first; this one changed nothing."""
+
+
+def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    version = client.get_registered_model(name).aliases.get(alias)
+    return None if version is None else str(version)
+
+
+def set_champion(name: str, version: str | int, reason: str, expected: str | None) -> None:
+    """Move ``champion`` onto ``version`` only if it still points at ``expected`` (the version
+    the candidate was compared with), and record why in the version's description.
+
+    Compare-and-set: under the store's lock (every promotion on this machine, and every one
+    sharing a SQLite file, goes one at a time) the alias is re-read before it is set and
+    again after, so of two promotions at once one wins and the other raises
+    ``PromotionLost`` without touching any description."""
+    from artclf.tracking.store import store_lock
+
+    client, version = registry_client(), str(version)
+    with store_lock(mlflow.get_tracking_uri()):
+        current = _alias_version(client, name, CHAMPION)
+        if current != expected:
+            raise PromotionLost(
+                f"{name}@{CHAMPION} moved to v{current} while v{version} was compared with "
+                f"v{expected}; v{version} was not promoted (compare again against the new "
+                "champion)"
+            )
+        client.set_registered_model_alias(name, CHAMPION, version)
+        now = _alias_version(client, name, CHAMPION)
+        if now != version:
+            raise PromotionLost(
+                f"another promotion moved {name}@{CHAMPION} to v{now} at the same time; "
+                f"v{version} was not promoted"
+            )
+        client.update_model_version(name, version, description=reason)

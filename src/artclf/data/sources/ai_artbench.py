@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from artclf.data.sources.base import DatasetLayoutError, Scan
-from artclf.data.sources.files import list_images, require_dir
+from artclf.data.sources.files import list_folder, list_images, require_dir
 
 STYLES = (
     "art_nouveau",
@@ -65,7 +65,7 @@ def resolve_root(root: str | Path) -> Path:
     for candidate in (path / INNER, path):
         if any(_looks_like_split(candidate / split) for split in SPLITS):
             return candidate
-    children = sorted(p.name for p in path.iterdir() if p.is_dir() and not _is_ignorable(p))
+    children = [p.name for p in list_folder(path) if p.is_dir() and not _is_ignorable(p)]
     if any(name in FOLDERS for name in children):
         hint = f"found class folders inside — pointed at a split folder? use {str(path.parent)!r}"
     else:
@@ -106,7 +106,7 @@ def scan(root: str | Path, layout: str = "auto", cache_dir: str | Path | None = 
         split_dir = base / split
         if not split_dir.is_dir():
             continue
-        for entry in sorted(split_dir.iterdir()):
+        for entry in list_folder(split_dir, skipped):
             if _is_ignorable(entry):
                 skipped["not_image"] += not entry.is_dir()
                 continue

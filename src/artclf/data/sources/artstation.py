@@ -21,6 +21,7 @@ from artclf.data.sources.files import (
     class_folders,
     count_loose_files,
     layout_error,
+    list_folder,
     list_images,
     require_dir,
 )
@@ -104,5 +105,7 @@ def number_column(table: pd.DataFrame, column: str, csv: Path, consequence: str)
 
 def _looks_like(path: Path) -> bool:
     return any(
-        file.suffix.lower() in IMAGE_EXTENSIONS for d in class_folders(path) for file in d.iterdir()
+        file.suffix.lower() in IMAGE_EXTENSIONS
+        for folder in class_folders(path)
+        for file in list_folder(folder)
     )

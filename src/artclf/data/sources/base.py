@@ -24,6 +24,7 @@ SKIP_REASONS = (
     "bad_name",  # a file name that is not valid UTF-8 (cannot be a label, path or key)
     "unreadable",  # not decodable as an image
     "truncated",  # decoding stopped early
+    "too_large",  # more pixels than artclf.data.images.MAX_PIXELS: refused before decoding
     "duplicate",  # same content as an earlier file (where a reader deduplicates)
     "unlabelled",  # no label under the chosen scheme (e.g. unknown genre dropped)
 )

@@ -18,7 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from artclf.data.sources.base import Scan
-from artclf.data.sources.files import IMAGE_EXTENSIONS, class_folders, layout_error, require_dir
+from artclf.data.sources.files import (
+    IMAGE_EXTENSIONS,
+    class_folders,
+    layout_error,
+    list_folder,
+    require_dir,
+)
 from artclf.data.sources.wikiart_csv import find_split_file, read_class_names, read_split_file
 from artclf.data.sources.wikiart_folders import (
     SPLIT_FOLDERS,
@@ -87,7 +93,7 @@ def artgan_images(root: Path) -> Path | None:
 
 
 def _has_images(folder: Path) -> bool:
-    return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
+    return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in list_folder(folder))
 
 
 def _has_parquet(path: Path) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.data.sources.files import class_folders, count_loose_files, list_images
+from artclf.data.sources.files import class_folders, count_loose_files, list_folder, list_images
 from artclf.data.sources.names import match_key, repair_lowercased_mojibake
 
 #: Style folders whose style has another name (in ``style_class.txt`` and huggan/wikiart).
@@ -47,7 +47,7 @@ class FileIndex:
 
     def __init__(self, images: Path, records: pd.DataFrame) -> None:
         self.rows = _keys_to_rows(list(records["path"]))
-        on_disk = [str(p) for d in class_folders(images, SPLIT_FOLDERS) for p in d.iterdir()]
+        on_disk = [str(p) for d in class_folders(images, SPLIT_FOLDERS) for p in list_folder(d)]
         self.present = set(_keys_to_rows(on_disk))
         self.missing: set[str] = set()
 
