@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from artclf.runtime.memory import keep_freed_memory
 from artclf.runtime.quiet import quiet_known_noise
@@ -16,7 +17,15 @@ T = TypeVar("T")
 log = logging.getLogger("artclf")
 
 #: Errors that mean bad input (a path, a layout, a config value), not a bug in artclf.
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+)
+#: A full disk or quota: the user's to fix, not a bug (the message names the folder).
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 
 
 def run_or_exit(fn: Callable[..., T], *args, **kwargs) -> T:
@@ -34,8 +43,17 @@ def run_or_exit(fn: Callable[..., T], *args, **kwargs) -> T:
     try:
         return fn(*args, **kwargs)
     except USER_ERRORS as error:
-        if os.environ.get("ARTCLF_DEBUG"):
+        _exit_with(error, str(error))
+    except OSError as error:
+        if error.errno not in FULL_DISK:
             raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
+        _exit_with(error, error.strerror or str(error))
+
+
+def _exit_with(error: BaseException, text: str) -> NoReturn:
+    """``error: <first line>`` on stderr, exit 2 (``ARTCLF_DEBUG=1``: the traceback)."""
+    if os.environ.get("ARTCLF_DEBUG"):
+        raise error
+    message = text.strip().splitlines()[0] if text.strip() else repr(error)
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)

@@ -139,11 +139,18 @@ def _alive(pid: int, started: str) -> bool:
     return not started or _process_start(pid) in ("", started)
 
 
-def close_stale_runs(client: MlflowClient, experiment_id: str) -> None:
-    """Mark KILLED the RUNNING runs of this host whose process is gone (killed -9, OOM)."""
+def close_stale_runs(client: MlflowClient, experiment_id: str | None = None) -> None:
+    """Mark KILLED the RUNNING runs of this host whose process is gone (killed -9, OOM), in
+    ``experiment_id`` or (None) every experiment: the next command of any kind that opens the
+    store closes them, not only the next training in the same experiment."""
     host = socket.gethostname()
+    ids = (
+        [experiment_id] if experiment_id else [e.experiment_id for e in client.search_experiments()]
+    )
+    if not ids:
+        return
     runs = client.search_runs(
-        [experiment_id],
+        ids,
         filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
         max_results=1000,
     )

@@ -39,8 +39,11 @@ T = TypeVar("T")
 def connect(uri: str | None = None) -> Client:
     """A client of the store at ``uri``; this process's other tracking calls (and
     ``models:/`` URIs) then use that store too. None keeps the current one."""
+    from artclf.tracking.store import ensure_store
+
     if uri:
         mlflow.set_tracking_uri(str(uri))
+    ensure_store(mlflow.get_tracking_uri())  # once per process: built, repaired, stale closed
     return Client()
 
 

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+#: Alembic's batch migrations copy a table into this name before replacing it.
+TEMP_TABLE_PREFIX = "_alembic_tmp_"
 
 _READY: set[str] = set()  # URIs already opened by this process
 
@@ -58,14 +64,46 @@ def ensure_ready(uri: str, build: Callable[[str], object]) -> None:
     _READY.add(uri)
 
 
+def repair_interrupted_migration(uri: str) -> list[str]:
+    """Finish what an interrupted schema migration of a SQLite store left (a full disk, a
+    kill): Alembic's batch mode copies a table into ``_alembic_tmp_<table>``, drops the table
+    and renames the copy. A copy beside its table is dropped (the migration runs again); a
+    copy whose table is gone is renamed back (it holds the rows). Without this every later
+    command failed with ``table _alembic_tmp_experiments already exists``. Returns what it
+    did, one line each."""
+    if not uri.startswith("sqlite:///"):
+        return []
+    db = Path(uri.removeprefix("sqlite:///")).expanduser()
+    if not db.is_file():
+        return []
+    done = []
+    with closing(sqlite3.connect(db)) as connection, connection:
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        for temp in sorted(n for n in names if n.startswith(TEMP_TABLE_PREFIX)):
+            table = temp.removeprefix(TEMP_TABLE_PREFIX)
+            if table in names:
+                connection.execute(f'DROP TABLE "{temp}"')
+                done.append(f"dropped {temp}, left by an interrupted migration of {table}")
+            else:
+                connection.execute(f'ALTER TABLE "{temp}" RENAME TO "{table}"')
+                done.append(f"restored {table} from {temp}, left by an interrupted migration")
+    return done
+
+
 def _open_mlflow(uri: str) -> None:
     from mlflow.tracking import MlflowClient
 
+    for repair in repair_interrupted_migration(uri):
+        log.warning("tracking store %s: %s", uri, repair)
+
     # The tracking store builds tables, migrations and the Default experiment on first open;
     # the registry store shares those tables. Both are cached per URI for the process.
+    from artclf.tracking.lifecycle import close_stale_runs
+
     client = MlflowClient(uri)
     client.search_experiments(max_results=1)
     client.search_registered_models(max_results=1)
+    close_stale_runs(client)  # runs of processes killed since this store was last opened
 
 
 def ensure_store(uri: str) -> None:

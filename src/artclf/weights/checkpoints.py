@@ -9,6 +9,7 @@ state, so a killed run resumes to the same result as one that was never stopped.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
@@ -46,6 +47,13 @@ def fetch(source: str | Path, folder: Path | None = None) -> Path:
     never mistaken for a checkpoint."""
     if not is_url(source):
         path = Path(source).expanduser()
+        if path.is_dir():
+            found = sorted(p.name for p in path.glob("*.ckpt"))[:3]
+            inside = f" (it holds {', '.join(found)})" if found else ""
+            raise IsADirectoryError(
+                f"ckpt_path {str(path)!r} is a folder{inside}; pass the .ckpt file itself, "
+                "e.g. .../checkpoints/last.ckpt"
+            )
         if not path.is_file():
             raise FileNotFoundError(
                 f"ckpt_path {str(path)!r} does not exist; pass a .ckpt that training wrote"
@@ -84,7 +92,8 @@ def checkpoint_errors(path: str | Path) -> Iterator[None]:
         raise _corrupt(path, error) from None
     except RuntimeError as error:
         text = str(error)
-        if "zip archive" in text or "PytorchStreamReader" in text or "central directory" in text:
+        markers = ("zip archive", "PytorchStreamReader", "central directory", "hasRecord")
+        if any(marker in text for marker in markers):
             raise _corrupt(path, error) from None
         raise
 
@@ -142,9 +151,23 @@ def _atomic_file(target: Path) -> Iterator[Any]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as error:
         Path(temp).unlink(missing_ok=True)
+        if _out_of_space(error):
+            raise OSError(
+                errno.ENOSPC,
+                f"no space left on the disk of {target.parent} while writing {target.name}; "
+                "free space there, or point paths.output_dir at a disk with room",
+            ) from None
         raise
+
+
+def _out_of_space(error: BaseException) -> bool:
+    """A full disk, as ``open``/``write`` say it (ENOSPC) or as torch's zip writer does (a
+    RuntimeError from ``inline_container.cc``: "file write failed")."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(error, RuntimeError) and "write failed" in str(error)
 
 
 #: The entry naming the MLflow run that wrote a checkpoint (None or absent: untracked).
