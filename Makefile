@@ -7,6 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 # Real paintings for the tests and benchmarks that use them, where the checkout has them beside it.
 export ARTCLF_REAL_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_sample))
+export ARTCLF_MORE_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_more))
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-slow bench ui report server demo browser lint format clean

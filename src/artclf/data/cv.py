@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from artclf.data.sources.base import EXTRA
+
 _BRACKETS = re.compile(r"\(.*?\)|\[.*?\]")
 _NUMBERS = re.compile(r"(?:[-_ ]\d+)+$")  # trailing "-1916", "-1", "-1916-2"
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
@@ -61,15 +63,36 @@ def fold_of_groups(labels: pd.Series, groups: pd.Series, folds: int, seed: int) 
     return fold
 
 
-def apply_cv(records: pd.DataFrame, folds: int, fold: int, seed: int) -> pd.DataFrame:
-    """``records`` with the train+val pool re-split: fold ``fold`` is val, the rest train."""
-    pool = records["split"].isin(["train", "val"])
-    table = records[pool]
+def artwork_groups(table: pd.DataFrame) -> pd.Series:
+    """The artwork group of every row of ``table`` (its ``artist`` column when it has one)."""
     artists = table["artist"] if "artist" in table else pd.Series(None, index=table.index)
-    groups = pd.Series(
+    return pd.Series(
         [artwork_group(p, a) for p, a in zip(table["path"], artists, strict=True)],
         index=table.index,
     )
+
+
+def extra_as_training(records: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Rows of the extra folders (``EXTRA``, ``data.root=[A,B]``) become training rows,
+    except those of an artwork that is in validation or test: a copy of a held-out work on the
+    training side would flatter the score. Returns the records and how many were dropped."""
+    extra = records["split"] == EXTRA
+    if not extra.any():
+        return records, 0
+    groups = artwork_groups(records)
+    held_out = set(groups[records["split"].isin(["val", "test"])])
+    leak = extra & groups.isin(held_out)
+    records = records[~leak].copy()
+    records.loc[records["split"] == EXTRA, "split"] = "train"
+    return records.reset_index(drop=True), int(leak.sum())
+
+
+def apply_cv(records: pd.DataFrame, folds: int, fold: int, seed: int) -> pd.DataFrame:
+    """``records`` with the train+val pool re-split: fold ``fold`` is val, the rest train
+    (rows of extra folders stay out of the pool: they are never validation images)."""
+    pool = records["split"].isin(["train", "val"])
+    table = records[pool]
+    groups = artwork_groups(table)
     assigned = fold_of_groups(table["label"], groups, folds, seed)
     records = records.copy()
     records.loc[pool, "split"] = assigned.map(lambda k: "val" if k == fold else "train")

@@ -177,7 +177,8 @@ class ArtDataModule(L.LightningDataModule):
             {"source": source, "root": root, "labels": labels, **options}
         )
         resize, cache_dir = self.spec.resize, self.spec.cache_dir
-        self.root, self.labels, self.resize = self.spec.root, labels, check_resize(resize)
+        self.roots, self.labels, self.resize = self.spec.roots, labels, check_resize(resize)
+        self.root = self.roots[0]  # whose validation and test splits are used
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
         self.cache, self.cache_dir = cache, cache_dir
         if cache and cache_dir is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from artclf.data.cv import apply_cv, check_cv
+from artclf.data.cv import apply_cv, check_cv, extra_as_training
 from artclf.data.images import find_unreadable
 from artclf.data.labels import apply_label_scheme, balanced_class_weights
 from artclf.data.sources import Scan, get_scanner
@@ -130,6 +130,8 @@ def label_records(
     folds = check_cv(cv)
     if folds is not None:
         records = apply_cv(records, *folds, seed=seed)
+    records, leaks = extra_as_training(records)
+    skipped["held_out_artwork"] += leaks
     index = {name: i for i, name in enumerate(classes)}
     records["target"] = records["label"].map(index).astype("int64")
     for column in columns[1:]:

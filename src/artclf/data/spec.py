@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from artclf.data.pipeline import LabelledRecords, label_records
 from artclf.data.sources import Scan, get_scanner, prepare_source
+from artclf.data.sources.base import merge_scans
 
 
 def _plain(value: Any) -> Any:
@@ -30,7 +32,8 @@ class DataSpec:
     decides the image size of what reads its data."""
 
     source: str
-    root: str
+    #: one folder, or several read as one dataset (``data.root=[A,B]``; see ``roots``)
+    root: str | tuple[str, ...]
     labels: str | tuple[str, ...]
     layout: str = "auto"
     top_k: int | None = None
@@ -56,8 +59,18 @@ class DataSpec:
         given = {f.name: _plain(data[f.name]) for f in fields(cls) if f.name in data}
         labels = given["labels"]
         given["labels"] = str(labels) if isinstance(labels, str) else tuple(map(str, labels))
-        given["root"] = str(given["root"])
+        root = given["root"]
+        given["root"] = str(root) if isinstance(root, str | Path) else tuple(map(str, root))
+        if isinstance(given["root"], tuple) and len(given["root"]) == 1:
+            given["root"] = given["root"][0]
         return cls(**given)
+
+    @property
+    def roots(self) -> list[str]:
+        """The folders read, first the one whose validation and test splits are used: images
+        of the others are training images, whatever split their download gives them, so a
+        model trained on more data is scored on the same images."""
+        return [self.root] if isinstance(self.root, str) else list(self.root)
 
     @property
     def label_columns(self) -> list[str]:
@@ -66,12 +79,16 @@ class DataSpec:
 
     def prepare(self) -> None:
         """The source's own preparation (the synthetic set is generated on first use)."""
-        prepare_source(self.root, self.synthetic)
+        for root in self.roots:
+            prepare_source(root, self.synthetic)
 
     def scan(self) -> Scan:
-        """The source's raw records under ``root`` (after preparing it)."""
+        """The source's raw records under the roots (after preparing them), classes matched
+        by name across folders."""
         self.prepare()
-        return get_scanner(self.source)(self.root, layout=self.layout, cache_dir=self.cache_dir)
+        scanner = get_scanner(self.source)
+        scans = [scanner(root, layout=self.layout, cache_dir=self.cache_dir) for root in self.roots]
+        return scans[0] if len(scans) == 1 else merge_scans(scans)
 
     def records(self, scan: Scan | None = None) -> LabelledRecords:
         """Labelled, split, validated records (``scan``: one the caller already made). Every
@@ -82,7 +99,7 @@ class DataSpec:
         }
         return label_records(
             self.source,
-            self.root,
+            self.roots[0],
             labels=self.label_columns,
             scan=self.scan() if scan is None else scan,
             cv=None if self.cv is None else dict(self.cv),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from artclf.data.sources.base import EXTRA
+
 SPLITS = ("train", "val", "test")
 
 
@@ -28,7 +30,9 @@ def assign_splits(
     - rows without a split are cut into train/val/test by the two fractions;
     - when the download has no ``val`` split, ``val_fraction`` of train becomes val;
     - ``max_per_class`` caps train (sampled with the seed) before validation is cut from it,
-      as the seed study balanced its classes.
+      as the seed study balanced its classes;
+    - rows of an extra folder (``EXTRA``, ``data.root=[A,B]``) stay as they are: the caller
+      makes them training images after cross-validation, which must not hold them out.
     """
     if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1:
         raise ValueError("data.val_fraction and data.test_fraction must be in [0, 1)")
@@ -51,7 +55,7 @@ def assign_splits(
         split[train] = "train"
         split[val] = "val"
     records["split"] = split
-    return records[records["split"].isin(SPLITS)].reset_index(drop=True)
+    return records[records["split"].isin([*SPLITS, EXTRA])].reset_index(drop=True)
 
 
 def interleave_classes(table: pd.DataFrame, seed: int, column: str = "label") -> pd.DataFrame:

@@ -149,14 +149,24 @@ class ImageClassifier(mlflow.pyfunc.PythonModel):
         return top_labels(self.module.tasks, predict_probabilities(self.module, images), top_k)
 
 
-def data_fingerprint(records: pd.DataFrame, root: str | Path) -> str:
-    """sha256 (16 hex digits) of the images' paths below the root, their split and labels:
-    two runs with the same fingerprint saw the same images in the same splits."""
+def data_fingerprint(records: pd.DataFrame, roots: list[str]) -> str:
+    """sha256 (16 hex digits) of the images' paths below their root, their split and labels:
+    two runs with the same fingerprint saw the same images in the same splits. (With several
+    roots a path is ``<root number>/<path below it>``.)"""
     columns = ["path", "split", *sorted(c for c in records.columns if c.startswith("target"))]
     table = records[columns].copy()
-    table["path"] = [str(Path(p).relative_to(root)) for p in table["path"]]
+    table["path"] = [_below(p, roots) for p in table["path"]]
     text = table.sort_values("path").to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _below(path: str, roots: list[str]) -> str:
+    """``path`` below the root that holds it (``<root number>/…`` when there are several)."""
+    for i, root in enumerate(roots):
+        if Path(path).is_relative_to(root):
+            relative = str(Path(path).relative_to(root))
+            return relative if len(roots) == 1 else f"{i}/{relative}"
+    raise ValueError(f"{path} is under none of the data roots {roots}")
 
 
 def slim_checkpoint(ckpt_path: str | Path, target: Path) -> Path:

@@ -66,7 +66,7 @@ def publish_classifier(
     if not cfg.logger.get("log_model", True):
         return
     ckpt = final_checkpoint(trainer, best_path, Path(cfg.paths.run_dir))
-    fingerprint = data_fingerprint(datamodule.records.records, datamodule.root)
+    fingerprint = data_fingerprint(datamodule.records.records, datamodule.roots)
     mlflow.set_tag(FINGERPRINT_TAG, fingerprint)
     dataset = next(d for d in datamodule.datasets.values() if len(d))
     example = dataset.image(0).transpose(1, 2, 0)  # CHW -> HWC

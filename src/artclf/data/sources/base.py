@@ -26,6 +26,7 @@ SKIP_REASONS = (
     "truncated",  # decoding stopped early
     "too_large",  # more pixels than artclf.data.images.MAX_PIXELS: refused before decoding
     "duplicate",  # same content as an earlier file (where a reader deduplicates)
+    "held_out_artwork",  # an extra folder's copy of a work in validation or test
     "unlabelled",  # no label under the chosen scheme (e.g. unknown genre dropped)
 )
 
@@ -93,3 +94,28 @@ class Scan:
         if column not in self.split_by_label:
             return self.records
         return self.records.assign(split=self.split_by_label[column])
+
+
+#: The split of the images of every folder but the first in ``data.root=[A,B]``: training
+#: images that the split assignment never moves to validation or test (``data.splits``).
+EXTRA = "extra"
+
+
+def merge_scans(scans: list[Scan]) -> Scan:
+    """Several roots as one scan: their records (classes matched by name), the images of
+    every root after the first marked ``EXTRA``, skips and listings added up."""
+    records = []
+    for i, scan in enumerate(scans):
+        table = scan.records.copy()
+        if i:
+            table["split"] = EXTRA
+        records.append(table)
+    skipped: Counter = Counter()
+    for scan in scans:
+        skipped.update(scan.skipped)
+    weights = [s.class_weights for s in scans if s.class_weights is not None]
+    return Scan(
+        pd.concat(records, ignore_index=True),
+        skipped,
+        class_weights=weights[0] if len(weights) == 1 else None,
+    )
