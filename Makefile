@@ -10,7 +10,7 @@ export ARTCLF_REAL_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_sample))
 export ARTCLF_MORE_DATA ?= $(abspath $(wildcard ../shared/data/wikiart_more))
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-slow bench ui report server demo browser lint format clean
+.PHONY: help install run test test-slow bench ui report server serve demo browser lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ run: install ## train the default configuration on the embedded dataset, tracked
 	$(PY) -m artclf.train $(ARGS)
 	@echo
 	@echo "Results: run folder under outputs/runs/, MLflow store $(CURDIR)/mlflow.db"
-	@echo "Compare runs: make ui   (then open http://127.0.0.1:5000)"
+	@echo "Compare runs: make ui   (then open http://127.0.0.1:5000/#/experiments?workflowType=machine_learning)"
 
 test: install ## run the fast test suite on every core (pytest-xdist)
 	$(PY) -m pytest -n auto $(ARGS)
@@ -38,7 +38,8 @@ test-slow: install ## run the slow end-to-end tests
 bench: install ## measure throughput against baselines run side by side; writes bench_results/
 	$(PY) -m benchmarks.bench $(ARGS)
 
-ui: install ## MLflow UI over the default store on http://127.0.0.1:5000
+ui: install ## MLflow UI over the default store on http://127.0.0.1:5000 (its runs tables)
+	@echo "Open http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (the runs tables)"
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
@@ -47,6 +48,11 @@ report: install ## leaderboard, figures and HTML of the latest experiment in the
 
 server: install ## team MLflow server on PostgreSQL (needs Debian's postgresql) on 127.0.0.1:5000
 	$(PY) -m artclf.server $(ARGS)
+
+serve: install ## serve a registered classifier on http://127.0.0.1:8000 (ARGS="model=models:/<name>@champion")
+	@$(PY) -c "import litserve" 2>/dev/null || \
+		$(PY) -m pip install --quiet --disable-pip-version-check -e ".[serve]"
+	$(PY) -m artclf.serve $(ARGS)
 
 demo: install ## web app on http://127.0.0.1:8501 (trains and registers a model first if none is)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app]"
@@ -64,5 +70,8 @@ format: install ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 	$(VENV)/bin/ruff format src tests benchmarks
 
-clean: ## remove run outputs and caches (keeps .venv and mlflow.db)
+clean: ## remove run outputs and caches, printing what each held (keeps .venv, mlflow.db, mlartifacts)
+	@found="$(wildcard outputs multirun bench_results .cache .pytest_cache .ruff_cache)"; \
+	if [ -n "$$found" ]; then du -sch $$found | sed 's/\ttotal$$/\tfreed in all/'; \
+	else echo "nothing to remove"; fi
 	rm -rf outputs multirun bench_results .cache .pytest_cache .ruff_cache

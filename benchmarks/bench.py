@@ -9,7 +9,8 @@ inference precision/layout variants; batched Grad-CAM against one image per call
 style transfer on Lite0 against VGG19 taps; AdaIN against Gatys, per image; the web app's
 per-image latency (ms, lower is better) against predict's bare work on the same image;
 training beside CPU hogs with artclf's thread policy against torch's defaults
-(``--only contention`` runs just that).
+(``--only contention`` runs just that); a registered classifier served over HTTP against
+in-process ``rank``, with recording and shadow scoring as ratios (``--only serving``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from artclf.runtime.memory import keep_freed_memory
 from benchmarks.common import Row, report
 from benchmarks.inference import app_latency_rows, gradcam_row, inference_row
 from benchmarks.input_pipeline import image_roots, input_pipeline_rows
+from benchmarks.serving import serving_rows
 from benchmarks.style import adain_row, style_transfer_row
 from benchmarks.training import contention_rows, end_to_end_row, training_loop_row
 
@@ -50,6 +52,7 @@ def run(seconds: float, quick: bool, roots: dict[str, Path]) -> list[Row]:
         adain_row(256, steps=200, seconds=seconds),
         *contention_rows(hogs=2, seconds=seconds),
         *app_latency_rows("resnet18", 224),
+        *serving_rows("resnet18", 224, seconds),
     ]
 
 
@@ -64,12 +67,16 @@ def main() -> None:
     )
     parser.add_argument("--images", type=Path, help="class folders of images for the input rows")
     parser.add_argument(
-        "--only", choices=["contention"], help="run only these rows (contention: beside 2 hogs)"
+        "--only",
+        choices=["contention", "serving"],
+        help="run only these rows (contention: beside 2 hogs; serving: over HTTP)",
     )
     args = parser.parse_args()
     keep_freed_memory()  # as every artclf command does, for ours and the baselines alike
     if args.only == "contention":
         rows = contention_rows(hogs=2, seconds=args.seconds)
+    elif args.only == "serving":
+        rows = serving_rows("resnet18", 224, args.seconds)
     else:
         rows = run(args.seconds, args.quick, image_roots(args.images))
     report(rows, args.out)

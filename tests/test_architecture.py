@@ -25,6 +25,8 @@ COMMANDS = {
     "registry",
     "tune",
     "server",
+    "serve",
+    "monitor",
 }
 ROOMS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
 

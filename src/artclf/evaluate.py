@@ -27,6 +27,7 @@ from artclf.evaluation.selection import SPLITS, evaluation_spec, scored_images
 from artclf.inference.ensemble import checkpoint_list, ensemble_probabilities, load_ensemble
 from artclf.inference.tta import check_tta
 from artclf.runtime.cli import run_or_exit
+from artclf.runtime.progress import shown_value
 from artclf.tracking.derived import log_derived_results
 from artclf.tracking.sources import resolve_ckpt_option
 
@@ -53,7 +54,7 @@ def evaluate(cfg: DictConfig) -> Evaluation:
     pd.Series(result.metrics).to_json(out_dir / "metrics.json", indent=2)
     log_derived_results(cfg, checkpoint_list(cfg.ckpt_path)[0], result.metrics, out_dir)
     for name, value in result.metrics.items():
-        log.info("%s = %.4f", name, value)
+        log.info("%s = %s", name, shown_value(name, value))
     return result
 
 

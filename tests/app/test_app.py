@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from artclf.app import store
 from artclf.app.classify import UploadError, check_upload
+from artclf.app.display import display_name, markdown_text
 from artclf.predict import predict
 from artclf.tracking.registry import register_run, resolve_checkpoint
 from artclf.train import train
@@ -69,8 +70,10 @@ def predicted_top(registered: dict, image: Path) -> dict[str, list[tuple[str, fl
 def test_classify_example_shows_predicts_top5_and_gradcam(app: AppTest, registered: dict) -> None:
     at = app.run()
     assert not at.exception
+    assert at.title[0].value == "artclf"
     model = at.selectbox(key="classify-model")
     assert model.value == MODEL  # the champion is preselected
+    assert "models:/tiny/1" not in model.options  # version 1 is listed once, as the champion
     example = at.selectbox(key="classify-example")
     assert len(example.options) >= 2
     at = example.set_value(example.options[1]).run()
@@ -79,16 +82,23 @@ def test_classify_example_shows_predicts_top5_and_gradcam(app: AppTest, register
     shown = shown_top(at)
     assert shown == predicted_top(registered, path)
     assert len(shown["origin_style"]) == 5
-    assert at.subheader[0].value.startswith(shown["origin_style"][0][0])
+    best = display_name(shown["origin_style"][0][0])  # "AI-generated · Baroque"
+    assert at.subheader[0].value.startswith(markdown_text(best))
+    assert re.search(r" — \d+\.\d %$", at.subheader[0].value)
+    (top,) = [e.value for e in at.html if "data-task" in e.value]
+    assert "<caption>Origin and style: top 5 for" in top and "_" not in top.split("<td")[1]
     captions = [c for i in at.tabs[0].image for c in i.captions]
-    assert captions == [path.name, f"Grad-CAM: {shown['origin_style'][0][0]}"]
+    assert captions == [path.name, f"Grad-CAM: {best}"]
     card = "\n".join(m.value for m in at.markdown)
-    assert "Test accuracy: " in card and registered["run_id"] in card
-    # another class for Grad-CAM: re-rendered, no error
-    slider = at.select_slider(key="gradcam-class")
-    at = slider.set_value(slider.options[-1]).run()
+    assert registered["run_id"] in card
+    assert re.search(r"Test accuracy: \d+\.\d %", card)
+    # another class for Grad-CAM, chosen in a select box by its human name: re-rendered
+    choice = at.selectbox(key="gradcam-class")
+    assert choice.value == shown["origin_style"][0][0] and len(choice.options) == 20
+    assert "Human · Ukiyo-e" in choice.options  # the options as shown (format_func)
+    at = choice.set_value("human_ukiyo_e").run()
     assert not at.exception
-    assert [c for i in at.tabs[0].image for c in i.captions][1] == f"Grad-CAM: {slider.options[-1]}"
+    assert [c for i in at.tabs[0].image for c in i.captions][1] == "Grad-CAM: Human · Ukiyo-e"
 
 
 def _examples(at: AppTest) -> list[tuple[str, str]]:
@@ -155,14 +165,23 @@ def test_stylise_two_steps_gives_a_downloadable_image(app: AppTest) -> None:
     assert at.get("download_button")
 
 
-def test_runs_tab_lists_the_run_with_a_link(app: AppTest, registered: dict) -> None:
+def test_runs_tab_ranks_by_the_best_epoch_in_percent_with_links(
+    app: AppTest, registered: dict
+) -> None:
     at = app.run()
     assert at.selectbox(key="runs-experiment").value == "artclf-train"
     (table,) = at.dataframe
     frame = table.value
     assert len(frame) == 1
+    assert at.subheader[-1].value.startswith("Embedded synthetic set")
+    run = MlflowClient(registered["uri"]).get_run(registered["run_id"])
+    assert frame["best/val/acc"][0] == round(100 * run.data.metrics["best/val/acc"], 1)
+    assert frame["test/acc"][0] == round(100 * run.data.metrics["test/acc"], 1)
     link = frame["open in MLflow"][0]
-    assert link.startswith(store.MLFLOW_UI) and link.endswith(registered["run_id"])
+    assert link.startswith(store.MLFLOW_UI) and registered["run_id"] in link
+    assert link.endswith("?workflowType=machine_learning")  # MLflow's model-training view
+    caption = at.caption[-1].value
+    assert f"({store.MLFLOW_UI}/#/experiments/{run.info.experiment_id}/runs?" in caption
 
 
 def test_bench_app_latency_rows_measure_app_and_bare_predict() -> None:
@@ -263,3 +282,105 @@ def test_stylise_adain_bad_checkpoint_is_one_line(app: AppTest) -> None:
     assert not at.exception
     (error,) = at.error
     assert error.value.startswith("error: checkpoint '/no/such.ckpt' does not exist;")
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("AI_art_nouveau", "AI-generated · Art Nouveau"),
+        ("human_baroque", "Human · Baroque"),
+        ("AI_ukiyo_e", "AI-generated · Ukiyo-e"),
+        ("AI_SD_post_impressionism", "AI-generated (SD) · Post-Impressionism"),
+        ("AI_LD_ukiyo-e", "AI-generated (LD) · Ukiyo-e"),
+        ("AI", "AI-generated"),
+        ("human", "Human"),
+        ("ukiyo_e", "Ukiyo-e"),
+        ("Ukiyo_e", "Ukiyo-e"),
+        ("Art_Nouveau", "Art Nouveau"),
+        ("vincent-van-gogh", "Vincent van Gogh"),
+        ("Vincent_van_Gogh", "Vincent van Gogh"),
+        ("SD", "SD"),
+    ],
+)
+def test_class_names_are_written_for_people(label: str, shown: str) -> None:
+    assert display_name(label) == shown
+
+
+def test_labels_in_markdown_stay_text() -> None:
+    from markdown_it import MarkdownIt
+
+    from artclf.app.classify import top_k_html
+    from artclf.app.display import head_name, percent
+
+    label = "[X](http://evil.example/a_b) **bold** <b>"  # a folder name a dataset chose
+    rendered = MarkdownIt().render(f"# {markdown_text(display_name(label))} — 85.2 %")
+    assert "<a" not in rendered and "<strong>" not in rendered and "<b>" not in rendered
+    assert "[X](http://evil.example/a b) **bold** &lt;b&gt;" in rendered  # shown as typed
+    html = top_k_html("origin_style", [{"label": label, "probability": 0.5}], "a.png")
+    assert "<b>" not in html  # the raw label stays in data-label, escaped
+    assert 'data-label="[X](http://evil.example/a_b) **bold** &lt;b&gt;"' in html
+    assert head_name("origin_style") == "Origin and style" and percent(0.8516) == "85.2 %"
+
+
+def test_the_champion_promoted_last_is_preselected(registered: dict) -> None:
+    """Not the alphabetically first: ``aaa`` sorts before ``tiny`` but was promoted earlier."""
+    client = MlflowClient(registered["uri"])
+    register_run(registered["run_id"], "aaa", client=client)
+    try:
+        assert store.model_choices(client)[0] == "models:/aaa@champion"  # the newest promotion
+        client.update_model_version("tiny", "1", description="promoted again")  # as `promote`
+        choices = store.model_choices(client)
+        assert choices == ["models:/tiny@champion", "models:/aaa@champion"]  # each once
+    finally:
+        client.delete_registered_model("aaa")
+
+
+def test_runs_tables_keep_datasets_apart_and_show_a_sweep_once(tmp_path: Path) -> None:
+    """Runs as training logs them (a synthetic sweep of two jobs, a synthetic and a real run):
+    ranked by ``best/val/acc`` (not by ``test/acc``), one table per dataset."""
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("artclf-train")
+    parent = client.create_run(
+        experiment, run_name="sweep-1", tags={"artclf.role": "sweep", "artclf.task": "train"}
+    ).info.run_id
+
+    def run(name: str, source: str, best: float, test: float, tags: dict | None = None) -> None:
+        run_id = client.create_run(
+            experiment, run_name=name, tags={"artclf.task": "train", **(tags or {})}
+        ).info.run_id
+        client.log_param(run_id, "data.source", source)
+        client.log_param(run_id, "optimized.metric", "val/acc")
+        for key, value in {"best/val/acc": best, "test/acc": test, "val/acc": best}.items():
+            client.log_metric(run_id, key, value)
+        client.set_terminated(run_id)
+
+    child = {"mlflow.parentRunId": parent}
+    run("lr=0.01", "synthetic", 0.6, 0.9, child)
+    run("lr=0.001", "synthetic", 0.8516, 0.5, child)
+    run("cnn", "synthetic", 0.7, 0.7)
+    run("real", "wikiart", 0.4, 0.4)
+    for key, value in {"best/val/acc": 0.8516, "test/acc": 0.5}.items():  # its best job's
+        client.log_metric(parent, key, value)
+    client.set_terminated(parent)
+
+    tables = store.runs_tables(client, "artclf-train")
+    assert list(tables) == ["Data: wikiart", store.data_title("synthetic")]  # real data first
+    real, synthetic = tables.values()
+    assert list(real["run"]) == ["real"]
+    assert list(synthetic["run"]) == ["lr=0.001", "cnn", "lr=0.01"]  # by best/val/acc
+    assert list(synthetic["best/val/acc"]) == [85.2, 70.0, 60.0]
+    assert list(synthetic["sweep"]) == ["sweep-1", "", "sweep-1"]  # the parent is no row
+
+
+def test_the_page_shows_its_title_before_importing_anything_heavy() -> None:
+    """The first load of a fresh server imports PyTorch and MLflow (seconds): the title and a
+    spinner go out first."""
+    import ast
+
+    body = ast.parse(PAGE.read_text()).body
+    title = next(i for i, node in enumerate(body) if "st.title" in ast.unparse(node))
+    imported = [
+        ast.unparse(node) for node in body[:title] if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    assert imported == ["from __future__ import annotations", "import streamlit as st"]
+    assert "from artclf.app import tabs" in ast.unparse(body[title + 1])  # in the spinner

@@ -4,6 +4,7 @@ functions and once each through the command line."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -54,10 +55,15 @@ def test_training_logs_gradcam_grid_and_reports(trained: dict) -> None:
     assert logged["gradcam_grid.png"] > 10_000
 
 
-def test_evaluate_rebuilds_the_training_test_split(trained: dict) -> None:
+def test_evaluate_rebuilds_the_training_test_split(
+    trained: dict, caplog: pytest.LogCaptureFixture
+) -> None:
     cfg = compose_cfg("evaluate", trained["home"], f"ckpt_path={trained['ckpt']}")
-    result = evaluate(cfg)
+    with caplog.at_level(logging.INFO, logger="artclf.evaluate"):
+        result = evaluate(cfg)
     assert result.metrics["test/n_images"] == 2 * 30  # 2 test images in each of 30 folders
+    shown = [r.getMessage() for r in caplog.records if r.name == "artclf.evaluate"]
+    assert "test/n_images = 60" in shown  # a count, not 60.0000
     assert 0 <= result.metrics["test/acc"] <= 1
     assert list(result.tasks) == ["origin_style"] and len(result.tasks["origin_style"]) == 20
     assert result.confusions["origin_style"].sum() == 60
@@ -164,12 +170,24 @@ def test_command_lines(trained: dict, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     (result,) = json.loads(out.stdout)
     assert result["path"] == str(image) and len(result["predictions"]["origin_style"]) == 2
-
     out = run_cli(
-        "explain", ckpt, f"input={image}", f"output_dir={tmp_path / 'cams'}", home=tmp_path
+        "predict", ckpt, f"input={trained['data_root'] / 'test'}", "output=json", "batch_size=8",
+        home=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)) == 60  # stdout is the JSON alone; progress on stderr
+    assert "predict, step 60/60, " in out.stderr
+
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for i, source in enumerate(some_images(trained, 3)):
+        (folder / f"{i}{source.suffix}").write_bytes(source.read_bytes())
+    out = run_cli(
+        "explain", ckpt, f"input={folder}", f"output_dir={tmp_path / 'cams'}", home=tmp_path
     )
     assert out.returncode == 0, out.stderr
-    assert len(list((tmp_path / "cams").glob("*.png"))) == 1
+    assert len(list((tmp_path / "cams").glob("*.png"))) == 3
+    assert "explain, step 3/3, " in out.stdout  # progress in a log: the overlays written
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     (run,) = client.search_runs([client.get_experiment_by_name("artclf-explain").experiment_id])
     assert run.data.tags["artclf.source_run_id"] == trained["run_id"]

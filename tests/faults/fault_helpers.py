@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mlflow.tracking import MlflowClient
+
+from artclf.runtime.cli import run_or_exit
+from artclf.train import train
+from conftest import TINY_SYNTHETIC
 
 
 def run_cli(module: str, *args: str, home: Path, timeout: int = 300, **env: str):
@@ -50,3 +56,23 @@ def runs_in(store: Path) -> list:
     client = MlflowClient(f"sqlite:///{store}")
     experiments = [e.experiment_id for e in client.search_experiments()]
     return client.search_runs(experiments) if experiments else []
+
+
+#: A tiny, quiet CPU training of the embedded dataset.
+FAST = (*TINY_SYNTHETIC, "trainer.accelerator=cpu", "callbacks.progress_bar=false")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def exits_with_one_line(cfg, capsys) -> str:
+    with pytest.raises(SystemExit) as exited:
+        run_or_exit(train, cfg)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]

@@ -3,33 +3,19 @@ line, found before an MLflow run exists."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
-from fault_helpers import assert_one_error_line, run_cli, runs_in
+from fault_helpers import (
+    FAST,
+    assert_one_error_line,
+    exits_with_one_line,
+    free_port,
+    run_cli,
+    runs_in,
+)
 
-from artclf.runtime.cli import run_or_exit
-from artclf.train import train
 from conftest import TINY_SYNTHETIC
-
-FAST = (*TINY_SYNTHETIC, "trainer.accelerator=cpu", "callbacks.progress_bar=false")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def exits_with_one_line(cfg, capsys) -> str:
-    with pytest.raises(SystemExit) as exited:
-        run_or_exit(train, cfg)
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 @pytest.mark.parametrize(

@@ -15,30 +15,40 @@ from pathlib import Path
 import pytest
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-from artclf.runtime.quiet import LIGHTNING_LOGGER, quiet_known_noise
+from artclf.runtime.quiet import LIGHTNING_LOGGER, MLFLOW_LOGGER, quiet_known_noise
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_known_noise_is_filtered_and_the_rest_shows(caplog: pytest.LogCaptureFixture) -> None:
+    from optuna._experimental import warn_experimental_argument
     from torch.utils._pytree import LeafSpec
 
-    logger = logging.getLogger(LIGHTNING_LOGGER)
-    filters = list(logger.filters)
+    loggers = [logging.getLogger(name) for name in (LIGHTNING_LOGGER, MLFLOW_LOGGER)]
+    filters = [list(logger.filters) for logger in loggers]
+    mlflow_log = logging.getLogger(MLFLOW_LOGGER)
     try:
         with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.INFO):
             warnings.simplefilter("always")
             quiet_known_noise()
             LeafSpec()  # what Lightning's _pytree does on every batch
+            warn_experimental_argument("heartbeat_interval")  # what artclf.tune's storage does
             warnings.warn("a warning of our own", UserWarning, stacklevel=1)
             rank_zero_info("💡 Tip: For seamless cloud logging, try installing litlogger")
             rank_zero_info("GPU available: False, used: False")
+            rank_zero_info("Trainer already configured with model summary callbacks: [...]")
             rank_zero_info("`Trainer.fit` stopped: `max_epochs=1` reached.")
+            mlflow_log.info("Validating input example against model signature")  # every model
+            mlflow_log.warning("Failed to validate the input example")
     finally:
-        logger.filters[:] = filters
+        for logger, kept in zip(loggers, filters, strict=True):
+            logger.filters[:] = kept
     assert [str(w.message) for w in caught] == ["a warning of our own"]
     assert [r.getMessage() for r in caplog.records if r.name == LIGHTNING_LOGGER] == [
         "`Trainer.fit` stopped: `max_epochs=1` reached."
+    ]
+    assert [r.getMessage() for r in caplog.records if r.name == MLFLOW_LOGGER] == [
+        "Failed to validate the input example"
     ]
 
 

@@ -4,6 +4,7 @@ the `stylize` entry point and a Hydra multirun that becomes MLflow child runs.""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -126,7 +127,9 @@ def _write_images(folder: Path, n: int, seed: int) -> Path:
     return folder
 
 
-def test_stylize_batch_writes_results_grids_and_metrics(make_cfg, tmp_path: Path) -> None:
+def test_stylize_batch_writes_results_grids_and_metrics(
+    make_cfg, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from artclf.stylize import stylize
 
     contents = _write_images(tmp_path / "contents", 2, 0)
@@ -139,8 +142,15 @@ def test_stylize_batch_writes_results_grids_and_metrics(make_cfg, tmp_path: Path
         "logger=none",
         config_name="stylize",
     )
-    metrics = stylize(cfg)
+    with caplog.at_level(logging.INFO):
+        metrics = stylize(cfg)
     run_dir = Path(cfg.paths.run_dir)
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("img0__img0:")]
+    values = dict(pair.split("=") for pair in line.split(": ", 1)[1].split(", "))
+    assert "style_loss" in values  # 4 significant digits, not a dict of 16-digit floats
+    assert all(value == f"{float(value):.4g}" for value in values.values()), line
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("stylize, ")]
+    assert progress and progress[-1].startswith("stylize, step 2/2, ")  # two pairs
     for name in ("img0__img0", "img1__img0"):
         assert Image.open(run_dir / f"{name}.png").size == (32, 32)
         assert Image.open(run_dir / f"{name}_grid.png").size[0] > 3 * 32
@@ -202,9 +212,10 @@ def test_random_search_samples_the_weights_as_child_runs(tmp_path: Path) -> None
     assert all(1 <= w <= 1e4 for w in weights)
 
 
-def test_lpips_never_downloads_and_says_so_once(
+def test_lpips_never_downloads_and_says_so_once_at_debug_level(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Most machines lack the AlexNet file: a warning in every stylize run was noise."""
     import urllib.request
 
     from artclf.style import metrics
@@ -218,11 +229,13 @@ def test_lpips_never_downloads_and_says_so_once(
     metrics._lpips_model.cache_clear()
     image = torch.rand(1, 3, 32, 32)
     try:
-        assert metrics.lpips(image, image) is None and metrics.lpips(image, image) is None
+        with caplog.at_level(logging.DEBUG, logger=metrics.__name__):
+            assert metrics.lpips(image, image) is None and metrics.lpips(image, image) is None
     finally:
         metrics._lpips_model.cache_clear()
     skipped = [r for r in caplog.records if "LPIPS skipped" in r.getMessage()]
     assert len(skipped) == 1 and str(tmp_path / "empty-torch-home") in skipped[0].getMessage()
+    assert skipped[0].levelno == logging.DEBUG  # not shown at a command's INFO level
 
 
 def test_cli_reports_a_missing_image_in_one_line(tmp_path: Path) -> None:

@@ -87,7 +87,8 @@ print("RESULT" + json.dumps(out))
 """
     result = subprocess.run(
         [sys.executable, "-c", script],
-        env={**os.environ, "MLFLOW_TRACKING_URI": store["uri"]},
+        # file paths are read only by an in-process caller that says so (PATHS_ENV)
+        env={**os.environ, "MLFLOW_TRACKING_URI": store["uri"], "ARTCLF_PYFUNC_PATHS": "1"},
         capture_output=True,
         text=True,
         timeout=300,
@@ -191,4 +192,4 @@ def test_pyfunc_inputs_read_base64_text_that_no_file_name_could_be() -> None:
     assert len(text) > 4096
     assert read_rgb(text).size == (64, 64)
     with pytest.raises(FileNotFoundError, match="neither a file nor base64"):
-        image_source("A" * 300)
+        image_source("A" * 300, paths=True)

@@ -1,5 +1,6 @@
-"""What a new user sees in the MLflow UI: one experiment per kind of run, derived runs linked
-to their source, the data as logged inputs, distinct run names, Ctrl-C as KILLED."""
+"""What a new user sees in the MLflow UI: one experiment per kind of run, each opening as model
+training, derived runs linked to their source, the data as logged inputs, distinct run names,
+Ctrl-C as KILLED."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from mlflow.tracking import MlflowClient
 
 from artclf.evaluate import evaluate
 from artclf.tracking import run_name, start_run
+from artclf.tracking.experiments import KIND_TAG, MODEL_TRAINING, experiment_id, run_page
+from artclf.tracking.trials import create_study_run
 from artclf.train import train
 from conftest import TINY_SYNTHETIC
+
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "artclf"
 
 TRACKED = (*TINY_SYNTHETIC, "trainer.max_epochs=1", "trainer.accelerator=cpu")
 
@@ -60,8 +65,28 @@ def test_training_logs_its_data_and_evaluation_links_back(make_cfg, tmp_path: Pa
     )
     tags = derived.data.tags
     assert tags["artclf.source_run_id"] == run.info.run_id
-    link = f"[{run.info.run_name}](#/experiments/{run.info.experiment_id}/runs/{run.info.run_id})"
+    link = f"[{run.info.run_name}]({run_page(run.info.experiment_id, run.info.run_id)})"
     assert link in tags["mlflow.note.content"]
+    assert "workflowType=machine_learning" in link  # the UI's model-training view
+    created = [e for e in client.search_experiments() if e.name != "Default"]  # MLflow's own
+    assert sorted(e.name for e in created) == ["artclf-evaluate", "artclf-train"]
+    assert all(e.tags.get(KIND_TAG) == MODEL_TRAINING for e in created)
+
+
+def test_every_experiment_the_suite_creates_or_reuses_is_model_training(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    older = client.create_experiment("made-before-the-tag")  # an older clone's experiment
+    chosen = client.create_experiment("theirs", tags={KIND_TAG: "genai_development"})
+    assert experiment_id(client, "made-before-the-tag", uri) == older
+    assert experiment_id(client, "theirs", uri) == chosen
+    create_study_run(uri, "artclf-tune", "lr")  # artclf.tune's study run
+    kinds = {e.name: e.tags.get(KIND_TAG) for e in client.search_experiments()}
+    assert kinds["made-before-the-tag"] == kinds["artclf-tune"] == MODEL_TRAINING
+    assert kinds["theirs"] == "genai_development"  # a kind someone set is theirs
+    # every experiment is made by that one function
+    makers = [p for p in SOURCE.rglob("*.py") if "create_experiment(" in p.read_text()]
+    assert makers == [SOURCE / "tracking" / "experiments.py"]
 
 
 def test_repeated_runs_get_distinct_readable_names(make_cfg, tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def test_every_study_row_has_a_preset() -> None:
 @pytest.mark.parametrize("preset", CLASSIFICATION_PRESETS)
 def test_preset_composes_and_trains(make_cfg, preset: str) -> None:
     study = make_cfg(f"experiment={preset}")
-    assert study.trainer.max_epochs >= 5 and study.data.source != "synthetic"
+    assert study.trainer.max_epochs >= 3 and study.data.source != "synthetic"
     cfg = make_cfg(f"experiment={preset}", *ON_TINY_DATA)
     assert cfg.model.name == study.model.name and cfg.optim == study.optim
     assert 0.0 <= train(cfg) <= 1.0

@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from artclf.app.display import display_name, head_name, percent
 from artclf.data.images import ImageTooLarge, open_image, read_square_rgb
 from artclf.data.resize import checkpoint_resize
 from artclf.data.synthetic import generate
@@ -117,29 +118,30 @@ def example_images(module: ClassificationModule, cache_dir: Path) -> list[tuple[
         picked = table.groupby(task, sort=True).head(EXAMPLES_PER_CLASS).head(MAX_EXAMPLES)
         classes = module.tasks[task]
         return [
-            (f"{classes[row[task]]} · {Path(row['path']).name}", Path(row["path"]))
+            (f"{display_name(classes[row[task]])} · {Path(row['path']).name}", Path(row["path"]))
             for row in picked.to_dict("records")
         ]
     root = generate(
         cache_dir / "app-examples", seed=0, train_per_class=0, test_per_class=1, size=128
     )
     files = sorted((root / "test").glob("*/*.*"))[:MAX_EXAMPLES]
-    return [(f"{p.parent.name} · {p.name}", p) for p in files]
+    return [(f"{display_name(p.parent.name)} · {p.name}", p) for p in files]
 
 
 def top_k_html(task: str, ranked: list[dict], image: str) -> str:
     """A bar chart of the top-k as a plain HTML table (readable in the DOM, no chart library):
-    one row per class with its bar and its percentage."""
+    one row per class with its bar and its percentage, named for people (``display_name``);
+    the raw label and probability stay in the row's data attributes."""
     rows = "".join(
         f'<tr data-label="{escape(item["label"])}" data-probability="{item["probability"]}">'
-        f'<td class="artclf-label">{escape(item["label"])}</td>'
+        f'<td class="artclf-label">{escape(display_name(item["label"]))}</td>'
         '<td style="width:55%"><div style="background:#ff4b4b;height:0.9em;border-radius:2px;'
         f'width:{100 * item["probability"]:.1f}%"></div></td>'
-        f'<td style="text-align:right">{100 * item["probability"]:.1f}%</td></tr>'
+        f'<td style="text-align:right">{percent(item["probability"])}</td></tr>'
         for item in ranked
     )
+    caption = f"{head_name(task)}: top {len(ranked)} for {image}"
     return (
         f'<table class="artclf-top" data-task="{escape(task)}" data-image="{escape(image)}" '
-        f'style="width:100%"><caption>{escape(task)}: top {len(ranked)} for {escape(image)}'
-        f"</caption>{rows}</table>"
+        f'style="width:100%"><caption>{escape(caption)}</caption>{rows}</table>'
     )

@@ -131,7 +131,8 @@ def label_records(
     if folds is not None:
         records = apply_cv(records, *folds, seed=seed)
     records, leaks = extra_as_training(records)
-    skipped["held_out_artwork"] += leaks
+    if leaks:
+        skipped["held_out_artwork"] += leaks
     index = {name: i for i, name in enumerate(classes)}
     records["target"] = records["label"].map(index).astype("int64")
     for column in columns[1:]:

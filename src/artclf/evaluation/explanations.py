@@ -19,6 +19,7 @@ from artclf.evaluation.figures import image_grid_figure
 from artclf.inference.classifier import predict_probabilities, to_model_input
 from artclf.models.module import ClassificationModule
 from artclf.runtime.devices import device_policy
+from artclf.runtime.progress import progress
 
 
 def attribution_maps(
@@ -28,12 +29,15 @@ def attribution_maps(
     method: str = "gradcam",
     task: str | None = None,
     batch_size: int = 16,
+    shown: bool = True,
 ) -> np.ndarray:
-    """``N×H×W`` maps in [0, 1] for uint8 ``NHWC`` ``images`` and class indices ``targets``."""
+    """``N×H×W`` maps in [0, 1] for uint8 ``NHWC`` ``images`` and class indices ``targets``;
+    ``shown``: the batches' progress, as ``predict_probabilities``'."""
     device = device_policy().device
     net = explainable_copy(module.net).to(device)
     maps = []
-    for start in range(0, len(images), batch_size):
+    starts = range(0, len(images), batch_size)
+    for start in progress(starts, method, unit=f"batches of {batch_size}") if shown else starts:
         batch = to_model_input(images[start : start + batch_size]).to(device)
         target = torch.tensor(targets[start : start + batch_size], dtype=torch.long, device=device)
         maps.append(attribute(net, batch, target, method=method, task=task))
@@ -48,7 +52,7 @@ def prediction_grid_figure(
     is nothing to show."""
     task = next(iter(module.tasks))
     classes = module.tasks[task]
-    probs = predict_probabilities(module, images)[task]
+    probs = predict_probabilities(module, images, shown=False)[task]  # a training's report
     confidence, predicted = probs.max(dim=1)
     order = np.random.default_rng(0).permutation(len(images))  # a spread of classes, not the first
     right = order[predicted.numpy()[order] == targets[order]][:per_group]
@@ -56,7 +60,9 @@ def prediction_grid_figure(
     chosen = np.concatenate([right, wrong])
     if not len(chosen):
         return None
-    maps = attribution_maps(module, images[chosen], predicted.numpy()[chosen], task=task)
+    maps = attribution_maps(
+        module, images[chosen], predicted.numpy()[chosen], task=task, shown=False
+    )
     titles = [
         f"{'✓' if i in right else '✗'} true {classes[targets[i]]}\n"
         f"pred {classes[predicted[i]]} {confidence[i]:.2f}"
@@ -90,7 +96,7 @@ def write_overlays(
         targets = np.full(len(images), classes.index(target))
     maps = attribution_maps(module, images, targets, method=method, task=task)
     written = []
-    for i, path in enumerate(paths):
+    for i, path in progress(list(enumerate(paths)), "explain", unit="overlays"):
         name = path.name if len(path.name) <= 36 else path.name[:33] + "..."
         caption = (
             f"pred {classes[predicted[i]]} {confidence[i]:.2f}\n{method} for {classes[targets[i]]}"

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from artclf.evaluation.figures import confusion_matrix_figure, mistakes_figure, per_class_report
 from artclf.models.metrics import classification_metrics, metric_prefix, report_metrics
+from artclf.runtime.progress import progress
 
 
 @dataclass
@@ -89,7 +90,7 @@ def score_checkpoint(
     several = len(tasks) > 1
     metrics: dict[str, float] = {}
     confusions = {}
-    for task, classes in tasks.items():
+    for task, classes in progress(list(tasks.items()), "reports", unit="tasks"):
         prefix = metric_prefix(split, task, tasks)
         targets = table[task].to_numpy()
         scores = score_task(probs[task], targets, classes, prefix)
@@ -100,5 +101,5 @@ def score_checkpoint(
         confusions[task] = scores.confusion
     if several:
         metrics[f"{split}/acc"] = float(np.mean([metrics[f"{split}/{t}/acc"] for t in tasks]))
-    metrics[f"{split}/n_images"] = float(len(table))
+    metrics[f"{split}/n_images"] = float(len(table))  # MLflow metrics are floats
     return Evaluation(metrics, confusions, dict(tasks), out_dir)

@@ -19,6 +19,7 @@ from artclf.data.sources.files import IMAGE_EXTENSIONS
 from artclf.inference.tta import averaged_probabilities, check_tta
 from artclf.models.module import ClassificationModule, upgrade_checkpoint
 from artclf.runtime.devices import device_policy
+from artclf.runtime.progress import progress
 from artclf.tracking.sources import read_checkpoint
 from artclf.weights import checkpoints
 
@@ -107,10 +108,15 @@ def batches(images: np.ndarray, size: int) -> Iterator[np.ndarray]:
 
 @torch.inference_mode()
 def predict_probabilities(
-    module: ClassificationModule, images: np.ndarray, batch_size: int = 64, tta: str = "none"
+    module: ClassificationModule,
+    images: np.ndarray,
+    batch_size: int = 64,
+    tta: str = "none",
+    shown: bool = True,
 ) -> dict[str, Tensor]:
     """Softmax probabilities per task, ``{task: (N, classes)}``, on the CPU, averaged over the
-    test-time views of ``tta`` (``artclf.inference.tta``).
+    test-time views of ``tta`` (``artclf.inference.tta``). ``shown``: the batches' progress
+    (``artclf.runtime.progress``), which a training's report turns off (its own bar is live).
 
     Where CUDA is, the network runs there in bf16 autocast with channels_last (as it trained;
     ``make bench``'s inference row measures the gain) and is put back where it was; on the CPU
@@ -121,7 +127,8 @@ def predict_probabilities(
     module.to(device, memory_format=layout)
     out: dict[str, list[Tensor]] = {task: [] for task in module.tasks}
     try:
-        for chunk in batches(images, batch_size):
+        chunks = list(batches(images, batch_size))
+        for chunk in progress(chunks, "predict", size=len) if shown else chunks:
             batch = to_model_input(chunk).to(device).contiguous(memory_format=layout)
             with policy.inference_autocast():
                 probs = averaged_probabilities(module, batch, tta)

@@ -3,10 +3,14 @@ encoded bytes or uint8 ``H×W×3`` arrays) and returns, per image and per head, 
 with probabilities.
 
 It runs the very code ``python -m artclf.predict`` runs (the same decode, resize, normalisation
-and network), so both give the same probabilities; ``mlflow.pyfunc.load_model`` needs only
-``artclf`` installed. The weights travel inside the model as a slim checkpoint (no optimiser
-state), which ``artclf.tracking.registry.resolve_checkpoint`` also hands to ``ckpt_path=``
-commands.
+and network), so both give the same probabilities. artclf's own code travels inside the model
+(``code_paths``) and its requirements are artclf's dependencies at the versions that trained it,
+so ``mlflow models serve`` can build an environment from a package index, which has no artclf.
+The weights travel inside the model as a slim checkpoint (no optimiser state), which
+``artclf.tracking.registry.resolve_checkpoint`` also hands to ``ckpt_path=`` commands.
+
+A served model never opens a file a request names: text is base64 image bytes, and file paths
+are read only in a process that opted in (``PATHS_ENV``) and is not MLflow's scoring server.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import base64
 import binascii
 import hashlib
 import io
+import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +45,11 @@ DEFAULT_TOP_K = 5
 #: Checkpoint entries that rebuild the network; optimiser and loop state are left out.
 SLIM_KEYS = ("state_dict", "hyper_parameters", "pytorch-lightning_version", RUN_ID_KEY)
 
+#: Set to 1 by an in-process caller that passes file paths; a model server's client cannot.
+PATHS_ENV = "ARTCLF_PYFUNC_PATHS"
+#: What MLflow's scoring server (``mlflow models serve``) sets in its process.
+_MLFLOW_SERVING_ENV = "_MLFLOW_IS_IN_SERVING_ENVIRONMENT"
+
 SIGNATURE = ModelSignature(
     # unnamed: a plain list of paths or bytes is accepted as well as a DataFrame
     inputs=Schema([ColSpec(AnyType())]),
@@ -55,25 +66,40 @@ def _names_a_file(text: str) -> bool:
         return False
 
 
-def image_source(item: Any) -> str | Path | io.BytesIO | np.ndarray:
-    """What a logged model's input item holds: a path, encoded bytes (base64 text once they
-    went through JSON, as model serving sends them) as a readable buffer, or a checked uint8
-    ``H×W×3`` (or ×4) array. The one place both pyfunc models (classifier, CycleGAN) read
-    their input kinds."""
+def served() -> bool:
+    """Whether this process is MLflow's scoring server, whose inputs come from the network."""
+    return os.environ.get(_MLFLOW_SERVING_ENV, "").lower() in ("true", "1")
+
+
+def paths_opted_in() -> bool:
+    """Whether the classifier may read file paths: only where an in-process caller set
+    ``PATHS_ENV=1``, never in a scoring server."""
+    return os.environ.get(PATHS_ENV) == "1" and not served()
+
+
+def image_source(item: Any, paths: bool = False) -> str | Path | io.BytesIO | np.ndarray:
+    """What a logged model's input item holds: a path (only where ``paths``), encoded bytes
+    (base64 text once they went through JSON, as model serving sends them) as a readable
+    buffer, or a checked uint8 ``H×W×3`` (or ×4) array. The one place the pyfunc models
+    (classifier, CycleGAN, AdaIN) read their input kinds."""
     if isinstance(item, bytes | bytearray):
         return io.BytesIO(item)
-    if isinstance(item, Path) or (isinstance(item, str) and _names_a_file(item)):
+    if paths and (isinstance(item, Path) or (isinstance(item, str) and _names_a_file(item))):
         return item
-    if isinstance(item, str):
+    if isinstance(item, str | Path):
         from PIL import Image
 
         try:
-            encoded = base64.b64decode(item)
+            encoded = base64.b64decode(str(item))
             Image.open(io.BytesIO(encoded)).close()  # reads the header only: is it an image?
             return io.BytesIO(encoded)
         except (binascii.Error, OSError):
+            what = f"image {str(item)[:80]!r} is"
             raise FileNotFoundError(
-                f"image {item[:80]!r} is neither a file nor base64-encoded image bytes"
+                f"{what} neither a file nor base64-encoded image bytes"
+                if paths
+                else f"{what} not base64-encoded image bytes (file paths are read in-process "
+                f"only, with {PATHS_ENV}=1)"
             ) from None
     array = np.asarray(item)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] not in (3, 4):
@@ -85,12 +111,13 @@ def image_source(item: Any) -> str | Path | io.BytesIO | np.ndarray:
 
 def read_rgb(item: Any):
     """Any input kind (``image_source``) as a decoded RGB PIL image, at its own size: what the
-    style-transfer models (CycleGAN, AdaIN) take."""
+    style-transfer models (CycleGAN, AdaIN) take. They read file paths anywhere but in a
+    scoring server."""
     from PIL import Image
 
     from artclf.data.images import open_rgb, to_rgb
 
-    source = image_source(item)
+    source = image_source(item, paths=not served())
     if isinstance(source, np.ndarray):
         return to_rgb(Image.fromarray(source))
     return open_rgb(source)
@@ -104,7 +131,7 @@ def decode(item: Any, size: int, resize: str) -> np.ndarray:
     from artclf.data.images import read_square_rgb, to_rgb
     from artclf.data.resize import fit
 
-    source = image_source(item)
+    source = image_source(item, paths=paths_opted_in())
     if not isinstance(source, np.ndarray):
         return read_square_rgb(source, size, resize)
     if source.shape == (size, size, 3):
@@ -130,7 +157,7 @@ def as_items(model_input: Any) -> Sequence[Any]:
 class ImageClassifier(mlflow.pyfunc.PythonModel):
     """``predict`` returns ``[{task: [{"label", "probability"}, ...]}]``, one dict per image,
     best first, each task named after its label column (``style``…). ``params={"top_k": k}``
-    sets k."""
+    sets k. Images are bytes, base64 text or arrays; file paths only with ``PATHS_ENV=1``."""
 
     def load_context(self, context) -> None:
         from artclf.inference.classifier import load_module
@@ -200,14 +227,30 @@ def model_metadata(
 
 
 def requirements() -> list[str]:
-    """Listed, not inferred: inference re-imports the model in a subprocess (seconds)."""
+    """What a fresh environment installs to run the model: artclf's own dependencies (its
+    extras left out) at the versions installed here, which trained it. artclf itself is not
+    among them (no package index has it): its code travels with the model (``code_paths``).
+    Listed, not inferred: inferring re-imports the model in a subprocess (seconds)."""
+    from importlib.metadata import requires, version
+
+    from packaging.requirements import Requirement
+
+    pins = []
+    for line in requires("artclf") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            pins.append(f"{requirement.name}=={version(requirement.name).split('+')[0]}")
+    return pins
+
+
+def package_copy(folder: Path) -> Path:
+    """artclf's source (configs included, bytecode left out) copied under ``folder``: the
+    ``code_paths`` entry that ships it with a model."""
     import artclf
 
-    return [
-        f"artclf=={artclf.__version__}",
-        f"torch=={torch.__version__.split('+')[0]}",
-        f"mlflow=={mlflow.__version__}",
-    ]
+    source = Path(artclf.__file__).parent
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    return Path(shutil.copytree(source, folder / source.name, ignore=ignore))
 
 
 def log_classifier(
@@ -240,8 +283,9 @@ def log_packaged_model(
     metadata: dict[str, Any],
 ) -> mlflow.models.model.ModelInfo:
     """Log a pyfunc model of artclf's shape to the active run: ``code`` (models-from-code),
-    the weights-only checkpoint and the config as artifacts, ``example`` (a row of encoded
-    image bytes) as the input example; MLflow checks that the saved model loads and predicts."""
+    artclf's source (``code_paths``), the weights-only checkpoint and the config as artifacts,
+    ``example`` (a row of encoded image bytes) as the input example; MLflow checks that the
+    saved model loads and predicts."""
     from omegaconf import OmegaConf
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -255,5 +299,6 @@ def log_packaged_model(
             signature=signature,
             input_example=example,
             pip_requirements=requirements(),
+            code_paths=[str(package_copy(Path(tmp)))],
             metadata=metadata,
         )

@@ -3,19 +3,28 @@
 A progress bar written to a file is either nothing (buffered) or a wall of carriage
 returns; a line every N steps or M seconds, with the rate and the time left, is what a log
 reader needs. ``ProgressReporter`` decides when to print; ``ProgressLog`` feeds it from a
-Lightning fit, and ``artclf.style.engine`` from the Gatys loop.
+Lightning fit, ``artclf.style.engine`` from the Gatys loop, and ``progress`` from any loop over
+files (explain, predict, evaluate, stylize), as a bar where a person watches a terminal.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, ModelSummary
+from lightning.pytorch.utilities.model_summary.model_summary import _format_summary_table
 
 log = logging.getLogger("artclf.runtime.progress")
+T = TypeVar("T")
+#: At most about this many lines for one loop in a log (and one per 30 s), none
+#: closer than this many seconds but the last: a loop done in a second says so in one line.
+LINES_PER_LOOP = 10
+MIN_SECONDS_BETWEEN_LINES = 2.0
 
 
 def _duration(seconds: float) -> str:
@@ -102,10 +111,90 @@ class ProgressLog(Callback):
 
 def progress_callback(every_n_steps: int = 50, every_seconds: float = 30.0) -> Callback:
     """Lightning's rich bar on a terminal, else ``ProgressLog`` lines (``conf/callbacks``)."""
-    import sys
-
     if sys.stdout.isatty():
         from lightning.pytorch.callbacks import RichProgressBar
 
         return RichProgressBar()
     return ProgressLog(every_n_steps, every_seconds)
+
+
+def progress(
+    items: Sequence[T],
+    label: str,
+    unit: str = "images",
+    size: Callable[[T], int] = lambda _: 1,
+) -> Iterator[T]:
+    """``items`` unchanged, with their progress shown: a bar on stderr when it is a terminal
+    (stdout may be a ``predict output=json`` pipe), else ``ProgressReporter`` lines. Progress
+    counts ``unit``s, ``size(item)`` of them per item (a batch: its images). One item shows
+    nothing: the app classifying one image, or one batch, is not a long job."""
+    if len(items) <= 1:
+        yield from items
+        return
+    total = sum(size(item) for item in items)
+    if sys.stderr.isatty():
+        yield from _bar(items, label, total, unit, size)
+        return
+    reporter = ProgressReporter(label, total, max(1, total // LINES_PER_LOOP), unit=unit)
+    done = 0
+    for item in items:
+        yield item
+        done += size(item)
+        if done == total or time.monotonic() - reporter.last >= MIN_SECONDS_BETWEEN_LINES:
+            reporter.update(done)
+
+
+def _bar(
+    items: Iterable[T], label: str, total: int, unit: str, size: Callable[[T], int]
+) -> Iterator[T]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit))
+    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+        for item in items:
+            yield item
+            bar.advance(task, size(item))
+
+
+def shown_value(name: str, value: float) -> str:
+    """A metric as a person reads it: counts (``n_images``) as integers, other numbers to 4
+    significant digits (not ``900.0000``, not ``0.8516129032258064``)."""
+    if name.rsplit("/", 1)[-1].startswith("n_") and float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def shown_values(values: dict[str, float | None]) -> str:
+    """``name=value, ...`` by ``shown_value``; missing values (None) left out."""
+    return ", ".join(f"{k}={shown_value(k, v)}" for k, v in values.items() if v is not None)
+
+
+class ParamsSummary(ModelSummary):
+    """Lightning's model summary without its FLOPs column and total: Lightning counts FLOPs
+    only for a module with an ``example_input_array``, so every run printed ``Total FLOPs: 0``
+    and a column of zeros. The parameter counts and sizes are as Lightning prints them."""
+
+    @staticmethod
+    def summarize(
+        summary_data: list[tuple[str, list[str]]],
+        total_parameters: int,
+        trainable_parameters: int,
+        model_size: float,
+        total_training_modes: dict[str, int],
+        total_flops: int,
+        **summarize_kwargs: Any,
+    ) -> None:
+        columns = [column for column in summary_data if column[0] != "FLOPs"]
+        table = _format_summary_table(
+            total_parameters, trainable_parameters, model_size, total_training_modes, 0, *columns
+        )
+        lines = [line for line in table.splitlines() if not line.endswith("Total Flops")]
+        log.info("\n%s", "\n".join(lines))

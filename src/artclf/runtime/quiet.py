@@ -15,6 +15,8 @@ import warnings
 WARNINGS = (
     # torch deprecates LeafSpec; Lightning's own _pytree still builds one on every batch
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    # Optuna calls the heartbeat experimental; artclf.tune relies on it to find dead trials
+    r"Argument ``heartbeat_interval`` is an experimental feature",
 )
 #: Lightning info lines, by how they start.
 LIGHTNING_INFO = (
@@ -25,21 +27,34 @@ LIGHTNING_INFO = (
     # trainer.test(ckpt_path=best) restating which checkpoint it tests; the run folder says
     "Restoring states from the checkpoint path",
     "Loaded model weights from the checkpoint",
+    # our callbacks hold the model summary (artclf.runtime.progress.ParamsSummary)
+    "Trainer already configured with model summary callbacks",
 )
 LIGHTNING_LOGGER = "lightning.pytorch.utilities.rank_zero"
+#: MLflow info lines, by how they start: a check it runs on every logged model, all is well.
+MLFLOW_INFO = ("Validating input example against model signature",)
+MLFLOW_LOGGER = "mlflow.pyfunc"
+#: Each logger's lines to drop, by how they start.
+NOISE = {LIGHTNING_LOGGER: LIGHTNING_INFO, MLFLOW_LOGGER: MLFLOW_INFO}
 
 
 class _KnownNoise(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.getMessage()).lstrip().startswith(LIGHTNING_INFO)
+        return not str(record.getMessage()).lstrip().startswith(self.prefixes)
 
 
 def quiet_known_noise() -> None:
-    """Install the filters (idempotent): warnings by message, Lightning's lines by prefix."""
+    """Install the filters (idempotent): warnings by message, Lightning's and MLflow's lines
+    by prefix."""
     # MLflow's bar for each (small) checkpoint download; a failed one left it above the error
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for message in WARNINGS:
         warnings.filterwarnings("ignore", message=message)
-    logger = logging.getLogger(LIGHTNING_LOGGER)
-    if not any(isinstance(f, _KnownNoise) for f in logger.filters):
-        logger.addFilter(_KnownNoise())
+    for name, prefixes in NOISE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _KnownNoise) for f in logger.filters):
+            logger.addFilter(_KnownNoise(prefixes))

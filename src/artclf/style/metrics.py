@@ -2,8 +2,9 @@
 
 torchmetrics' LPIPS ships its own linear layers but builds its AlexNet backbone with
 torchvision ImageNet weights, which torchvision downloads when torch's hub cache lacks them.
-Nothing is downloaded here: without the file in the cache LPIPS is skipped with one message
-per process (put the file there to enable it).
+Nothing is downloaded here: without the file in the cache LPIPS is skipped, said once per
+process at debug level (most machines never have the file; a line in every stylize run only
+repeated it). Put the file there to enable it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _lpips_model() -> nn.Module | None:
     weights = AlexNet_Weights.IMAGENET1K_V1
     cached = hub_checkpoint_path(weights.url)
     if not cached.is_file():
-        log.warning(
+        log.debug(
             "LPIPS skipped: no AlexNet weights at %s (download %s there)", cached, weights.url
         )
         return None

@@ -16,10 +16,11 @@ import torch
 from omegaconf import DictConfig
 
 from artclf.runtime.devices import device_policy, synchronize
-from artclf.runtime.progress import ProgressReporter
+from artclf.runtime.progress import ProgressReporter, progress, shown_values
 from artclf.style import TransferSettings, build_feature_taps, transfer
 from artclf.style import image_io as io
 from artclf.style.errors import StyleTransferError
+from artclf.style.methods import method_of
 from artclf.style.metrics import lpips, ssim
 from artclf.style.results import finish, log_outputs, mean
 from artclf.tracking import start_run
@@ -58,16 +59,7 @@ def check_size(cfg: DictConfig) -> None:
 def stylize(cfg: DictConfig) -> dict[str, float]:
     """Run the configured style transfer; return the final metrics (means over image pairs)."""
     check_size(cfg)
-    method = cfg.get("method", "gatys")
-    if method == "adain":
-        from artclf.style.feedforward import stylize_adain
-
-        return stylize_adain(cfg)
-    if method == "cyclegan" or (method == "gatys" and cfg.get("ckpt_path")):
-        return translate(cfg)
-    if method != "gatys":
-        raise StyleTransferError(f"unknown method {method!r}; choose gatys, adain or cyclegan")
-    return gatys(cfg)
+    return method_of(cfg).run(cfg)
 
 
 def gatys(cfg: DictConfig) -> dict[str, float]:
@@ -86,42 +78,40 @@ def gatys(cfg: DictConfig) -> dict[str, float]:
     taps = build_feature_taps(bb.name, bb.content_layers, bb.style_layers, bb.pretrained)
     taps = taps.to(device)
     run_dir = Path(cfg.paths.run_dir)
-    several = len(contents) * len(styles) > 1
+    todo = [(c, s) for c in contents for s in styles]  # every content with every style
+    several = len(todo) > 1
     rows: list[dict[str, float]] = []
     pairs: list[dict] = []
     with start_run(cfg) as run:
-        for content_src in contents:
+        for content_src, style_src in progress(todo, "stylize", unit="pairs"):
             content = io.read_image_tensor(content_src, int(cfg.size))
-            for style_src in styles:
-                style = io.fit_to(io.read_image_tensor(style_src), *content.shape[-2:])
-                name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
-                started = time.perf_counter()
-                progress = ProgressReporter(name, settings.steps, every_seconds=10)
-                result = transfer(
-                    taps, content.to(device), style.to(device), settings, progress.report
-                )
-                synchronize(device)
-                seconds = time.perf_counter() - started
-                image = result.image.cpu()
-                grid = io.grid([content, style, image])
-                files = [
-                    io.save(image, run_dir / f"{name}.png"),
-                    io.save(grid, run_dir / f"{name}_grid.png"),
-                ]
-                row = {
-                    "style_loss": result.style_loss,
-                    "content_loss": result.content_loss,
-                    "ssim": ssim(image, content),
-                    "lpips": lpips(image, content),
-                    "seconds_per_image": seconds,
-                }
-                rows.append(row)
-                pairs.append({"name": name, "content": content_src, "style": style_src, **row})
-                log.info("%s: %s", name, {k: v for k, v in row.items() if v is not None})
-                if run is not None:
-                    prefix = f"{run_key(name)}/" if several else ""
-                    log_history(run.info.run_id, result.history, f"{prefix}loss/")
-                    log_outputs(run.info.run_id, files, grid, name)
+            style = io.fit_to(io.read_image_tensor(style_src), *content.shape[-2:])
+            name = f"{io.source_name(content_src)}__{io.source_name(style_src)}"
+            started = time.perf_counter()
+            steps = ProgressReporter(name, settings.steps, every_seconds=10)
+            result = transfer(taps, content.to(device), style.to(device), settings, steps.report)
+            synchronize(device)
+            seconds = time.perf_counter() - started
+            image = result.image.cpu()
+            grid = io.grid([content, style, image])
+            files = [
+                io.save(image, run_dir / f"{name}.png"),
+                io.save(grid, run_dir / f"{name}_grid.png"),
+            ]
+            row = {
+                "style_loss": result.style_loss,
+                "content_loss": result.content_loss,
+                "ssim": ssim(image, content),
+                "lpips": lpips(image, content),
+                "seconds_per_image": seconds,
+            }
+            rows.append(row)
+            pairs.append({"name": name, "content": content_src, "style": style_src, **row})
+            log.info("%s: %s", name, shown_values(row))
+            if run is not None:
+                prefix = f"{run_key(name)}/" if several else ""
+                log_history(run.info.run_id, result.history, f"{prefix}loss/")
+                log_outputs(run.info.run_id, files, grid, name)
         return finish(run, run_dir, mean(rows), pairs)
 
 
@@ -148,7 +138,7 @@ def translate(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.run_dir)
     seconds: list[float] = []
     with derived_run(cfg, cfg.ckpt_path) as run:
-        for source in inputs:
+        for source in progress(inputs, "stylize"):
             image = io.read_image_tensor(source, int(cfg.size))
             started = time.perf_counter()
             output = apply_generator(generator, image.to(device)).cpu()  # .cpu() waits for it

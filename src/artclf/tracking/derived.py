@@ -15,6 +15,7 @@ import mlflow
 from omegaconf import DictConfig
 
 from artclf.tracking.artifacts import log_folder, tag_run
+from artclf.tracking.experiments import run_page
 from artclf.tracking.metrics import log_metrics
 from artclf.tracking.queries import Client, connect, find_run
 from artclf.tracking.runs import start_run
@@ -42,8 +43,7 @@ def source_link(client: Client, run_id: str) -> str:
     source = find_run(client, run_id)
     if source is None:
         return f"run `{run_id}` (not in this tracking store)"
-    experiment = source.info.experiment_id
-    return f"[{source.info.run_name}](#/experiments/{experiment}/runs/{run_id})"
+    return f"[{source.info.run_name}]({run_page(source.info.experiment_id, run_id)})"
 
 
 @contextmanager

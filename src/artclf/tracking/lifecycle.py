@@ -59,24 +59,40 @@ def _check_writable(uri: str, path: Path) -> None:
 
 def _check_server(uri: str) -> None:
     """Answer within a few seconds or fail: a server that is down is not waited on for
-    minutes. Any HTTP answer (even 401/404) means it is there."""
+    minutes. Any HTTP answer (even 401/404) means it is there; then a cheap query (one
+    experiment) answered with a 5xx, or not at all, means its database is not."""
     for name, value in HTTP_LIMITS.items():
         os.environ.setdefault(name, value)
     error: Exception | None = None
     for attempt in range(SERVER_TRIES):
         try:
             urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=SERVER_TIMEOUT_S).close()
-            return
+            break
         except urllib.error.HTTPError:
-            return
+            break
         except (urllib.error.URLError, OSError) as failure:
             error = failure
             if attempt < SERVER_TRIES - 1:
                 time.sleep(SERVER_WAIT_S)
-    reason = getattr(error, "reason", error)
+    else:
+        reason = getattr(error, "reason", error)
+        raise ValueError(
+            f"tracking server {uri} did not answer after {SERVER_TRIES} tries ({reason}); start "
+            "it, fix MLFLOW_TRACKING_URI (or logger.tracking_uri), or run with logger=none"
+        )
+    query = uri.rstrip("/") + "/api/2.0/mlflow/experiments/search?max_results=1"
+    try:
+        urllib.request.urlopen(query, timeout=SERVER_TIMEOUT_S).close()
+        return
+    except urllib.error.HTTPError as answer:
+        if answer.code < 500:  # 401/403: credentials are MLflow's to send, not ours
+            return
+        reason = f"HTTP {answer.code} to a search of its experiments"
+    except (urllib.error.URLError, OSError) as failure:
+        reason = f"no answer to a search of its experiments: {getattr(failure, 'reason', failure)}"
     raise ValueError(
-        f"tracking server {uri} did not answer after {SERVER_TRIES} tries ({reason}); start it, "
-        "fix MLFLOW_TRACKING_URI (or logger.tracking_uri), or run with logger=none"
+        f"tracking server {uri} answers, but its database is unreachable ({reason}); start the "
+        "database it uses (its --backend-store-uri), or run with logger=none"
     )
 
 

@@ -1,5 +1,6 @@
 """Batched metric logging: a run's final metrics and a per-step history go to MLflow in a few
-``log_batch`` requests (single ``log_metric`` calls are slow on a remote store)."""
+``log_batch`` requests (single ``log_metric`` calls are slow on a remote store); while
+``start_run`` holds the run open, through its outbox (a server restart does not stop the job)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from collections.abc import Iterable
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
+from artclf.tracking.outbox import PER_REQUEST, outbox_of
 from artclf.tracking.retry import retry_locked
-
-PER_REQUEST = 1000  # MLflow's per-request limit on metrics
 
 
 def log_batch(run_id: str, metrics: Iterable[Metric]) -> None:
-    batch, client = list(metrics), MlflowClient()
+    batch, box = list(metrics), outbox_of(run_id)
+    if box is not None:
+        box.put(metrics=batch)
+        return
+    client = MlflowClient()
     for start in range(0, len(batch), PER_REQUEST):
         retry_locked(client.log_batch, run_id, metrics=batch[start : start + PER_REQUEST])
 

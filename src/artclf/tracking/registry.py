@@ -5,26 +5,34 @@ move the ``champion`` alias.
 
 A new version gets the alias ``champion`` when the model has none yet, else ``challenger``;
 only ``python -m artclf.registry action=promote`` (or ``register_run(..., alias="champion")``)
-moves ``champion`` afterwards.
+moves ``champion`` afterwards, and ``action=rollback`` moves it back. The registered model's
+tag ``artclf.champion_history`` keeps the line of champions (comma-separated versions, the
+current one last), so a rollback needs nothing but the registry.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from artclf.tracking.store import ensure_store
 
+log = logging.getLogger(__name__)
+
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 CHECKPOINT_DIR = "checkpoints"
 CHAMPION, CHALLENGER = "champion", "challenger"
+#: Registered-model tag: the champions in order, comma-separated, the current one last.
+HISTORY_TAG = "artclf.champion_history"
 #: The slim checkpoint inside a logged pyfunc model (``publishing.classifier``).
 MODEL_CHECKPOINT = "artifacts/model.ckpt"
 
@@ -185,13 +193,32 @@ def register_run(run_id: str, name: str, alias: str | None = CHAMPION, client=No
 
 
 def register_trained(run_id: str, name: str):
-    """Register a freshly trained run: ``champion`` if the model has none, else ``challenger``."""
+    """Register a trained run: ``champion`` if the model has none (the start of its champion
+    history), else ``challenger``; says so in one line."""
     client = registry_client()
     try:
         has_champion = CHAMPION in client.get_registered_model(name).aliases
     except MlflowException:
         has_champion = False
-    return register_run(run_id, name, CHALLENGER if has_champion else CHAMPION, client)
+    alias = CHALLENGER if has_champion else CHAMPION
+    version = register_run(run_id, name, alias, client)
+    if alias == CHAMPION:
+        client.set_registered_model_tag(name, HISTORY_TAG, str(version.version))
+    log.info("registered %s v%s as @%s", name, version.version, alias)
+    return version
+
+
+def registered_name_of(run_id: str, client: MlflowClient | None = None) -> str:
+    """The name training would have registered run ``run_id`` under: ``<data>-<labels>`` for a
+    classifier (``default_model_name``), the task's name for a style network."""
+    run = (client or registry_client()).get_run(run_id)
+    params, tags = run.data.params, run.data.tags
+    task = params.get("task", "classify")
+    if task != "classify":
+        return task
+    data = tags.get("choice.data") or params.get("data.source", "data")
+    labels = params.get("data.labels", "label")
+    return classifier_name(data, yaml.safe_load(labels) if labels.startswith("[") else labels)
 
 
 def default_model_name(cfg) -> str:
@@ -200,9 +227,12 @@ def default_model_name(cfg) -> str:
     from artclf.tracking.runs import _choices
 
     data = _choices(cfg).get("data") or str(cfg.data.get("source", "data"))
-    labels = cfg.data.labels
-    labels = "+".join(labels) if not isinstance(labels, str) else labels
-    return f"{data}-{labels}"
+    return classifier_name(data, cfg.data.labels)
+
+
+def classifier_name(data: str, labels: str | list[str]) -> str:
+    """``<data>-<labels>``, several label columns joined by ``+``."""
+    return f"{data}-{labels if isinstance(labels, str) else '+'.join(labels)}"
 
 
 def registered_versions(client: MlflowClient) -> list[tuple[str, dict[str, str], dict[str, str]]]:
@@ -259,9 +289,25 @@ def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
     return None if version is None else str(version)
 
 
+def champion_history(client: MlflowClient, name: str) -> list[str]:
+    """The champions of ``name`` in order, the current one last (``HISTORY_TAG``)."""
+    tag = client.get_registered_model(name).tags.get(HISTORY_TAG, "")
+    return [version for version in tag.split(",") if version]
+
+
+def _lineage(client: MlflowClient, name: str, current: str | None) -> list[str]:
+    """The history ending with ``current``: a champion set outside artclf (the first one,
+    set at registration, or one moved in the MLflow UI) joins it when it is next read."""
+    history = champion_history(client, name)
+    if current is not None and history[-1:] != [current]:
+        history.append(current)
+    return history
+
+
 def set_champion(name: str, version: str | int, reason: str, expected: str | None) -> None:
     """Move ``champion`` onto ``version`` only if it still points at ``expected`` (the version
-    the candidate was compared with), and record why in the version's description.
+    the candidate was compared with), record why in the version's description and append it
+    to the champion history (``HISTORY_TAG``).
 
     Compare-and-set: under the store's lock (every promotion on this machine, and every one
     sharing a SQLite file, goes one at a time) the alias is re-read before it is set and
@@ -278,6 +324,7 @@ def set_champion(name: str, version: str | int, reason: str, expected: str | Non
                 f"v{expected}; v{version} was not promoted (compare again against the new "
                 "champion)"
             )
+        history = _lineage(client, name, current)
         client.set_registered_model_alias(name, CHAMPION, version)
         now = _alias_version(client, name, CHAMPION)
         if now != version:
@@ -285,4 +332,44 @@ def set_champion(name: str, version: str | int, reason: str, expected: str | Non
                 f"another promotion moved {name}@{CHAMPION} to v{now} at the same time; "
                 f"v{version} was not promoted"
             )
+        client.set_registered_model_tag(name, HISTORY_TAG, ",".join([*history, version]))
         client.update_model_version(name, version, description=reason)
+
+
+def rollback_champion(name: str) -> str:
+    """Move ``champion`` back to the champion before the current one and drop the current one
+    from the history; the version now champion again.
+
+    Under the store's lock, like ``set_champion``, with the alias re-read after it is set: a
+    promotion or rollback at the same moment makes this one raise ``PromotionLost``."""
+    from datetime import datetime, timezone
+
+    from artclf.tracking.store import store_lock
+
+    client = registry_client()
+    with store_lock(mlflow.get_tracking_uri()):
+        try:
+            current = _alias_version(client, name, CHAMPION)
+        except MlflowException:
+            raise ValueError(f"no registered model {name!r} ({_known(client, name)})") from None
+        history = _lineage(client, name, current)[:-1]
+        if current is None or not history:
+            raise ValueError(
+                f"{name}@{CHAMPION} has no earlier champion to roll back to (history: "
+                f"{', '.join(f'v{v}' for v in [*history, current] if v) or 'none'}); "
+                "promote a version first with action=promote"
+            )
+        previous = history[-1]
+        client.set_registered_model_alias(name, CHAMPION, previous)
+        now = _alias_version(client, name, CHAMPION)
+        if now != previous:
+            raise PromotionLost(
+                f"another move set {name}@{CHAMPION} to v{now} during the rollback; "
+                "run action=list and roll back again if needed"
+            )
+        client.set_registered_model_tag(name, HISTORY_TAG, ",".join(history))
+        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        client.update_model_version(
+            name, previous, description=f"Champion again {when}: rolled back from v{current}"
+        )
+        return previous

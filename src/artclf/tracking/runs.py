@@ -18,9 +18,10 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from artclf.runtime.config import flatten
-from artclf.tracking import lifecycle
+from artclf.tracking import lifecycle, outbox
 from artclf.tracking.artifacts import log_texts
 from artclf.tracking.command import COMMAND_TAG, job_command
+from artclf.tracking.experiments import experiment_id as find_experiment
 from artclf.tracking.naming import unique_name
 from artclf.tracking.retry import retry_locked
 from artclf.tracking.store import ensure_store
@@ -87,21 +88,6 @@ def git_tags() -> dict[str, str]:
         return {}
 
 
-def _experiment_id(client: MlflowClient, name: str, tracking_uri: str) -> str:
-    """Get or create the experiment; a SQLite store keeps its artifacts in a folder beside it."""
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    location = None
-    if tracking_uri.startswith("sqlite:///"):
-        db = Path(tracking_uri.removeprefix("sqlite:///"))
-        location = (db.parent / "mlartifacts").resolve().as_uri()
-    try:
-        return client.create_experiment(name, artifact_location=location)
-    except mlflow.exceptions.MlflowException:  # created by a parallel job meanwhile
-        return client.get_experiment_by_name(name).experiment_id
-
-
 def _sweep_parent(client: MlflowClient, experiment_id: str, hydra: HydraConfig) -> str:
     """Find or create the parent run of this sweep, under a file lock so parallel jobs agree."""
     sweep_dir = Path(hydra.sweep.dir).resolve()
@@ -157,13 +143,13 @@ def start_run(
     ensure_store(uri)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-    experiment_id = retry_locked(_experiment_id, client, str(cfg.logger.experiment_name), uri)
+    experiment_id = retry_locked(find_experiment, client, str(cfg.logger.experiment_name), uri)
     lifecycle.close_stale_runs(client, experiment_id)
     resume = lifecycle.resumable(client, resume_run_id, experiment_id)
 
     tags: dict[str, Any] = {**git_tags(), "artclf.task": str(cfg.get("task_name", ""))}
     tags.update(lifecycle.process_tags())
-    tags.update({f"choice.{k}": v for k, v in _choices(cfg).items()})
+    tags.update({f"choice.{k}": v for k, v in _choices(cfg).items() if v != "None"})
     if cfg.logger.get("parent_run_id"):  # a trial of `artclf.tune`, under its study's run
         tags["mlflow.parentRunId"] = str(cfg.logger.parent_run_id)
     hydra = _hydra()
@@ -188,11 +174,14 @@ def start_run(
     else:
         name = unique_name(client, experiment_id, run_name(cfg, naming_groups))
         run = retry_locked(mlflow.start_run, experiment_id=experiment_id, run_name=name, tags=tags)
-    status = "FAILED"
+    status, box = "FAILED", None
     try:
+        budget = cfg.logger.get("outage_budget_s", outbox.DEFAULT_BUDGET_S)
+        box = outbox.open_outbox(uri, run.info.run_id, budget)
         if not resume:
             _log_config(client, run.info.run_id, cfg)
         yield run
+        box.flush()  # everything logged reaches the server before the run is FINISHED
         status = "FINISHED"
     except BaseException as error:
         # Lightning turns Ctrl-C into sys.exit(1) raised while handling the KeyboardInterrupt
@@ -205,7 +194,18 @@ def start_run(
             lifecycle.record_failure(client, run.info.run_id, error)
         raise
     finally:
-        mlflow.end_run(status=status)
+        if box is not None:
+            box.close()
         parent = tags.get("mlflow.parentRunId")
-        if parent:
-            retry_locked(client.set_terminated, parent, "FINISHED")
+        try:  # a server still down: MLflow's bounded retries, then one warning, no traceback
+            mlflow.end_run(status=status)
+            if parent:
+                retry_locked(client.set_terminated, parent, "FINISHED")
+        except mlflow.exceptions.MlflowException as error:
+            log.warning(
+                "could not mark run %s %s (%s); it stays RUNNING until the next run on this "
+                "store marks it KILLED, and resuming its checkpoint continues it",
+                run.info.run_id,
+                status,
+                outbox.reason(error),
+            )

@@ -8,9 +8,10 @@ from typing import Any
 
 from mlflow.entities import Param
 
+from artclf.tracking.experiments import experiment_id as find_experiment
 from artclf.tracking.queries import PARENT_TAG, child_runs, connect
 from artclf.tracking.retry import retry_locked
-from artclf.tracking.runs import _experiment_id, git_tags
+from artclf.tracking.runs import git_tags
 from artclf.tracking.store import ensure_store
 
 
@@ -18,7 +19,7 @@ def create_study_run(uri: str, experiment: str, study: str) -> str:
     """A new run ``study-<study>`` in ``experiment`` of the store at ``uri``; its id."""
     ensure_store(uri)
     client = connect(uri)
-    experiment_id = retry_locked(_experiment_id, client, experiment, uri)
+    experiment_id = retry_locked(find_experiment, client, experiment, uri)
     tags = {"artclf.role": "study", "optuna.study": study, **git_tags()}
     return client.create_run(experiment_id, run_name=f"study-{study}", tags=tags).info.run_id
 

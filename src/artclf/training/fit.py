@@ -19,8 +19,9 @@ from artclf.tracking import start_run
 from artclf.tracking.datasets import log_data_inputs
 from artclf.tracking.derived import checkpoint_entries
 from artclf.tracking.logger import lightning_logger
+from artclf.tracking.outbox import TrackingUnreachable, outbox_of
 from artclf.training.callbacks import run_callbacks
-from artclf.training.preemption import SaveOnSigterm, stopped_by_sigterm
+from artclf.training.preemption import SaveOnStop
 from artclf.training.report_callbacks import RunReport
 from artclf.training.tasks import task_of
 from artclf.training.validation import validate_train
@@ -47,7 +48,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             log_data_inputs(cfg, datamodule)
         checkpoint_dir = resume.checkpoint_dir or run_dir / "checkpoints"
         callbacks, checkpoint = run_callbacks(cfg, checkpoint_dir)
-        preemption = SaveOnSigterm(checkpoint_dir)
+        preemption = SaveOnStop(checkpoint_dir, outbox_of(run.info.run_id if run else None))
         callbacks += [*task_callbacks, *extra_callbacks, preemption]
         trainer = L.Trainer(
             **to_plain(cfg.trainer),
@@ -59,8 +60,9 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
         )
         try:
             trainer.fit(module, datamodule=datamodule, ckpt_path=resume.path, weights_only=True)
-        except SIGTERMException:
-            raise stopped_by_sigterm(preemption) from None
+            preemption.wait_for_tracking(trainer)
+        except (SIGTERMException, TrackingUnreachable):
+            raise preemption.stopped(trainer) from None
         best = checkpoint.best_model_score
         score = (
             float(best)
@@ -73,6 +75,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             tester = one_device_tester(trainer, cfg.trainer, reports)
             tester.test(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
         if run is not None:
+            outbox_of(run.info.run_id).flush()  # publishing reads the test metrics back
             best_path = checkpoint.best_model_path
             task.publish(cfg, run.info.run_id, trainer, built, best_path, task.registered_name(cfg))
             log_best_checkpoint(cfg, best_path)

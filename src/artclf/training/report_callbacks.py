@@ -1,10 +1,12 @@
 """Lightning callbacks that send a run's reports to its MLflow run (through the trainer's
 ``MLFlowLogger``; without one they do nothing): the test split's confusion matrix and
-per-class table, a Grad-CAM grid of right and wrong test predictions, and the per-epoch
-sample grids of the image-to-image models (CycleGAN, AdaIN)."""
+per-class table, a Grad-CAM grid of right and wrong test predictions, the reference that
+monitoring compares a deployed model against, and the per-epoch sample grids of the
+image-to-image models (CycleGAN, AdaIN)."""
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +15,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
+
+log = logging.getLogger(__name__)
 
 
 def mlflow_logger(trainer: L.Trainer) -> MLFlowLogger | None:
@@ -84,6 +88,35 @@ class GradCamGrid(RunReport):
         path = "reports/gradcam_grid.png"
         logger.experiment.log_figure(logger.run_id, figure, path, save_kwargs={"dpi": 110})
         plt.close(figure)
+
+
+class MonitoringReference(RunReport):
+    """What monitoring compares the deployed model against (``artclf.monitoring.reference``),
+    from the held-out split the best checkpoint was just tested on (never training images,
+    which would make healthy traffic look shifted), logged under ``monitoring/``."""
+
+    def report(self, logger: MLFlowLogger, trainer: L.Trainer, module: Any) -> None:
+        import tempfile
+
+        from artclf.monitoring.reference import ARTIFACT_DIR, MIN_IMAGES, reference_of
+
+        datamodule = trainer.datamodule
+        datasets = getattr(datamodule, "datasets", None)
+        if not hasattr(module, "tasks") or datasets is None:
+            return
+        split = "test" if datamodule.has_test else "val"
+        if len(datasets[split]) < MIN_IMAGES:
+            log.warning(
+                "no monitoring reference: the %s split has %d images, fewer than %d",
+                split,
+                len(datasets[split]),
+                MIN_IMAGES,
+            )
+            return
+        reference = reference_of(module, datasets[split], split)
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in reference.save(Path(tmp)):
+                logger.experiment.log_artifact(logger.run_id, str(path), ARTIFACT_DIR)
 
 
 class SampleGrid(Callback):

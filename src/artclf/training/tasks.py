@@ -70,7 +70,7 @@ def build_classifier(cfg: DictConfig) -> Built:
     classes, and a classifier's callbacks (test reports, Grad-CAM grid, two-phase
     fine-tuning, EMA weights)."""
     from artclf.models.module import ClassificationModule
-    from artclf.training.report_callbacks import GradCamGrid, TestReports
+    from artclf.training.report_callbacks import GradCamGrid, MonitoringReference, TestReports
 
     datamodule = instantiate(cfg.data, augment=cfg.aug, _recursive_=False)
     datamodule.prepare_data()
@@ -86,7 +86,7 @@ def build_classifier(cfg: DictConfig) -> Built:
         monitor=str(cfg.optimized.metric),
         data=to_plain(cfg.data),
     )
-    reports: list[Callback] = [TestReports(), GradCamGrid()]
+    reports: list[Callback] = [TestReports(), GradCamGrid(), MonitoringReference()]
     return Built(module, datamodule, reports + model_callbacks(cfg.model))
 
 

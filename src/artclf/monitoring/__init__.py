@@ -1,0 +1,1 @@
+"""A deployed classifier watched: its held-out reference, recorded predictions judged against it."""

@@ -1,0 +1,1 @@
+"""Registered classifiers over HTTP: champion/challenger, shadow scores, live swaps, a record."""
