@@ -55,7 +55,8 @@ serve: install ## serve a registered classifier on http://127.0.0.1:8000 (ARGS="
 	$(PY) -m artclf.serve $(ARGS)
 
 demo: install ## web app on http://127.0.0.1:8501 (trains and registers a model first if none is)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app]"
+	@$(PY) -c "import streamlit" 2>/dev/null || \
+		$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app]"
 	$(PY) -m artclf.app --ensure-model $(ARGS)
 
 browser: ## install Debian's chromium for the browser tests, when missing (needs root, apt)

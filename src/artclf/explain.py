@@ -37,8 +37,9 @@ def explain(cfg: DictConfig) -> list[Path]:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="explain")
-def main(cfg: DictConfig) -> None:
-    run_or_exit(explain, cfg)
+def main(cfg: DictConfig) -> int:
+    """The number of overlays written (a sweep's jobs report it)."""
+    return len(run_or_exit(explain, cfg))
 
 
 if __name__ == "__main__":

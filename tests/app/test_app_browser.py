@@ -25,7 +25,7 @@ from artclf.tracking.registry import resolve_checkpoint  # noqa: E402
 from conftest import TINY_SYNTHETIC, compose_cfg  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-MODEL = "models:/artclf-default@champion"
+MODEL = "models:/synthetic-origin_style@champion"
 TRAINING = (*TINY_SYNTHETIC, "trainer.max_epochs=1", "callbacks.progress_bar=false")
 ROWS = "rows => rows.map(r => [r.dataset.label, Number(r.dataset.probability)])"
 

@@ -1,6 +1,7 @@
 """A fresh clone gets a working page from one command: when the store holds no registered
 classifier, train the default configuration (what ``make run`` does) and register it as the
-champion."""
+champion, under the name training and ``registry action=register`` give it
+(``synthetic-origin_style``), so the README's registry and serving steps find it."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ import sys
 import time
 
 from artclf.app.store import CHAMPION, connect, logger_config, model_choices
-from artclf.tracking.registry import register_run
-
-DEFAULT_MODEL_NAME = "artclf-default"
+from artclf.tracking.registry import register_trained, registered_name_of
 
 
-def ensure_model(overrides: list[str] | None = None, name: str = DEFAULT_MODEL_NAME) -> str | None:
+def ensure_model(overrides: list[str] | None = None, name: str | None = None) -> str | None:
     """Register a freshly trained default model when none is registered; return its URI, or
     None when a model was already there. ``overrides`` go to ``artclf.train``."""
     client = connect()
@@ -38,7 +37,9 @@ def ensure_model(overrides: list[str] | None = None, name: str = DEFAULT_MODEL_N
     )
     if not runs:
         sys.exit("error: training logged no finished run (logger.enabled=false?); see above")
-    version = register_run(runs[0].info.run_id, name, alias=CHAMPION)
+    run_id = runs[0].info.run_id
+    name = name or registered_name_of(run_id, client)
+    version = register_trained(run_id, name)  # the champion: the store held no classifier
     uri = f"models:/{name}@{CHAMPION}"
     print(f"Registered {uri} (version {version.version}).", flush=True)
     return uri

@@ -60,6 +60,10 @@ def choose_model(client, key: str) -> str | None:
     return path or None
 
 
+#: Pixels per thumbnail of the example gallery.
+GALLERY_WIDTH = 96
+
+
 def short_name(uri: str) -> str:
     return uri.removeprefix("models:/")
 
@@ -72,6 +76,7 @@ def pick_image(label: str, choices: list[tuple[str, str]], key: str) -> Path | N
             st.info("No example images; upload one.")
             return None
         captions = [c for c, _ in choices]
+        st.image([p for _, p in choices], caption=captions, width=GALLERY_WIDTH)  # a gallery
         chosen = st.selectbox("Example image", captions, key=f"{key}-example")
         return Path(dict(choices)[chosen])
     upload = st.file_uploader(
