@@ -74,7 +74,7 @@ def read_square_batch(
     ``data.resize``, see ``checkpoint_resize``); unreadable files are skipped with a warning
     (one bad file should not sink a folder)."""
     kept, arrays = [], []
-    for path in paths:
+    for path in progress(paths, "decode"):
         try:
             arrays.append(read_square_rgb(path, size, resize))
         except OSError as error:

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from artclf.runtime.progress import shown_values
 from artclf.style import build_feature_taps
 from artclf.style import image_io as io
 from artclf.style.colour import preserve_colour
@@ -101,7 +102,7 @@ def stylize_adain(cfg: DictConfig) -> dict[str, float]:
                 rows.append(row)
                 style = group if weights else group[0]
                 pairs.append({"name": name, "content": content_src, "style": style, **row})
-                log.info("%s: %s", name, {k: v for k, v in row.items() if v is not None})
+                log.info("%s: %s", name, shown_values(row))
                 if run is not None:
                     log_outputs(run.info.run_id, files, grid, name)
         return finish(run, run_dir, mean(rows), pairs)
