@@ -163,6 +163,7 @@ def run_cli(module: str, *args: str, home: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # subprocesses of whole commands: end to end
 def test_command_lines(trained: dict, tmp_path: Path) -> None:
     ckpt = f"ckpt_path={trained['ckpt']}"
     image = some_images(trained, 1)[0]

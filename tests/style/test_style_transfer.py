@@ -180,6 +180,7 @@ def sweep(
     return client, parents, children, done.stdout + done.stderr
 
 
+@pytest.mark.slow  # subprocesses of whole commands: end to end
 def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
     client, parents, children, output = sweep(tmp_path, "steps=3", "style_weight=10,1000")
     assert len(parents) == 1 and len(children) == 2
@@ -202,6 +203,7 @@ def test_multirun_sweep_makes_child_runs(tmp_path: Path) -> None:
         assert "images/img0__img0_grid.png" in images
 
 
+@pytest.mark.slow  # subprocesses of whole commands: end to end
 def test_random_search_samples_the_weights_as_child_runs(tmp_path: Path) -> None:
     _, parents, children, output = sweep(
         tmp_path, "search=stylize_random", "n_trials=3", "steps=2", entry=("artclf.tune",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from mlflow.tracking import MlflowClient
 
 from artclf.runtime.config import flatten
@@ -13,6 +14,7 @@ from artclf.training.tasks import task_of
 from conftest import TINY_SYNTHETIC, run_artclf
 
 
+@pytest.mark.slow  # subprocesses of whole commands: end to end
 def test_multirun_creates_parent_and_child_runs(tmp_path: Path, shared_cache: Path) -> None:
     store = f"sqlite:///{tmp_path / 'store.db'}"
     sweep = ("-m", "model=simple_cnn_32", "optim.lr=0.001,0.01", "trainer.max_epochs=1")
