@@ -84,7 +84,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path):
 
 
 def expected_top(served: dict, image: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{served['home']}/mlflow.db")
+    import mlflow
+
+    store = f"sqlite:///{served['home']}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    mlflow.set_tracking_uri(store)  # an earlier test of this process may have set another
     monkeypatch.setenv("HOME", str(served["home"]))
     ckpt = resolve_checkpoint(MODEL)
     (result,) = predict(

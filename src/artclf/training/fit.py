@@ -38,6 +38,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
     validate_train(cfg)
     task.validate(cfg)
     resume = checkpoints.Resume(cfg.get("ckpt_path"))
+    resume.check_max_epochs(cfg.trainer.get("max_epochs"))
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     run_dir = Path(cfg.paths.run_dir)
@@ -48,7 +49,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
             log_data_inputs(cfg, datamodule)
         checkpoint_dir = resume.checkpoint_dir or run_dir / "checkpoints"
         callbacks, checkpoint = run_callbacks(cfg, checkpoint_dir)
-        preemption = SaveOnStop(checkpoint_dir, outbox_of(run.info.run_id if run else None))
+        preemption = SaveOnStop(checkpoint_dir, run.info.run_id if run else None)
         callbacks += [*task_callbacks, *extra_callbacks, preemption]
         trainer = L.Trainer(
             **to_plain(cfg.trainer),

@@ -26,7 +26,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from artclf.tracking.lifecycle import Interrupted
-from artclf.tracking.outbox import Outbox, TrackingUnreachable
+from artclf.tracking.outbox import Outbox, TrackingUnreachable, outbox_of
 
 log = logging.getLogger("artclf.train")
 
@@ -35,19 +35,25 @@ class SaveOnStop(Callback):
     """Writes ``<checkpoint folder>/last.ckpt`` when training is stopped by SIGTERM or by
     ``outbox``'s server being down past its budget."""
 
-    def __init__(self, checkpoint_dir: Path, outbox: Outbox | None = None) -> None:
+    def __init__(self, checkpoint_dir: Path, run_id: str | None = None) -> None:
         self.path = Path(checkpoint_dir) / "last.ckpt"
         self.saved: Path | None = None
-        self.outbox = outbox
+        self.run_id = run_id  # the outbox is looked up, not held: DDP spawn pickles callbacks
         self.outage: TrackingUnreachable | None = None
 
+    @property
+    def outbox(self) -> Outbox | None:
+        """The run's open outbox in this process (None in a spawned DDP worker)."""
+        return outbox_of(self.run_id)
+
     def on_train_batch_end(self, trainer: L.Trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.outbox is None or self.outage is not None:
+        outbox = self.outbox
+        if outbox is None or self.outage is not None:
             return
         if batch_idx + 1 >= trainer.num_training_batches:
             return  # validation comes next, and a stop inside it resumes inexactly: wait a batch
         try:
-            self.outbox.check()
+            outbox.check()
         except TrackingUnreachable as error:
             self.outage = error
             # what Lightning's SIGTERM handler sets: the loop raises after this batch
@@ -62,10 +68,11 @@ class SaveOnStop(Callback):
     def wait_for_tracking(self, trainer: L.Trainer) -> None:
         """After fit: the writes reach the server before testing and publishing, which need
         it; a server down past the budget saves ``last.ckpt`` and raises."""
-        if self.outbox is None:
+        outbox = self.outbox
+        if outbox is None:
             return
         try:
-            self.outbox.flush()
+            outbox.flush()
         except TrackingUnreachable as error:
             self.outage = error
             self._save(trainer)
@@ -92,14 +99,16 @@ class SaveOnStop(Callback):
         return TrackingUnreachable(outage.uri, outage.seconds, outage.budget_s, where)
 
     def state_dict(self) -> dict[str, Any]:
-        if self.outbox is None:
+        outbox = self.outbox
+        if outbox is None:
             return {}
-        return {"run_id": self.outbox.run_id, "undelivered": self.outbox.pending()}
+        return {"run_id": outbox.run_id, "undelivered": outbox.pending()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         undelivered = state_dict.get("undelivered") or []
-        if self.outbox is not None and state_dict.get("run_id") == self.outbox.run_id:
-            self.outbox.requeue(undelivered)
+        outbox = self.outbox
+        if outbox is not None and state_dict.get("run_id") == outbox.run_id:
+            outbox.requeue(undelivered)
         elif undelivered:
             log.warning(
                 "the checkpoint carries %d writes to run %s, which this run does not continue; "

@@ -246,9 +246,20 @@ class Resume:
         self.path: Path | None = None
         self.run_id: str | None = None
         self.checkpoint_dir: Path | None = None
+        self.epoch = 0
         if not source:
             return
         self.path = fetch(source)
-        self.run_id = read(self.path).get(RUN_ID_KEY)
+        state = read(self.path)
+        self.run_id, self.epoch = state.get(RUN_ID_KEY), int(state.get("epoch", 0))
         if not is_url(source):
             self.checkpoint_dir = self.path.resolve().parent
+
+    def check_max_epochs(self, max_epochs: int | None) -> None:
+        """Lightning refuses, with a traceback, to resume past ``trainer.max_epochs``."""
+        if self.path is not None and max_epochs is not None and 0 < max_epochs < self.epoch:
+            raise ValueError(
+                f"{self.path.name} was saved at epoch {self.epoch}, past "
+                f"trainer.max_epochs={max_epochs}; set trainer.max_epochs above {self.epoch} "
+                "to train on from it"
+            )
