@@ -6,6 +6,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from artclf.data.sources.ai_artbench import scan
@@ -56,3 +57,16 @@ def test_concurrent_generators_end_with_one_complete_copy(tmp_path):
     assert roots[0] == roots[1]
     assert len(digests(roots[0])) == 90
     assert [p.name for p in tmp_path.iterdir()] == ["synth"]
+
+
+def test_a_folder_of_other_files_is_never_replaced(tmp_path: Path) -> None:
+    """Generating the embedded set into a download's folder (a preset's data.root under
+    ``data=synthetic``) once deleted the download: now it is one line and nothing is touched."""
+
+    real = tmp_path / "wikiart_sample"
+    (real / "wikiart" / "Baroque").mkdir(parents=True)
+    (real / "wikiart" / "Baroque" / "rembrandt_a.jpg").write_bytes(b"a painting")
+    with pytest.raises(ValueError, match="holds files that are not a generated dataset"):
+        generate(real, seed=0, train_per_class=1, test_per_class=1, size=8)
+    assert (real / "wikiart" / "Baroque" / "rembrandt_a.jpg").read_bytes() == b"a painting"
+    assert sorted(p.name for p in real.iterdir()) == ["wikiart"]

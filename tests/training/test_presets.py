@@ -18,6 +18,9 @@ CLASSIFICATION_PRESETS = sorted(
 ON_TINY_DATA = (
     "data=synthetic",
     *TINY_SYNTHETIC,
+    # a preset's own data.root (wikiart_best names the shared real folders) must not be where
+    # the tiny embedded set is generated
+    "data.root=${paths.cache_dir}/synthetic/presets",
     "data.batch_size=8",
     "data.labels=origin_style",
     "data.top_k=null",

@@ -235,6 +235,12 @@ def generate(
     }
     if _read_marker(root) == params:
         return root
+    if root.exists() and _read_marker(root) is None and any(root.iterdir()):
+        raise ValueError(
+            f"data.root {str(root)!r} holds files that are not a generated dataset: the embedded "
+            "dataset is only written into a new or empty folder, or over one it wrote; pass "
+            "another data.root (or data=<preset> for a download)"
+        )
     root.parent.mkdir(parents=True, exist_ok=True)
     temp = root.parent / f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     for split, count in (("train", train_per_class), ("test", test_per_class)):
