@@ -11,17 +11,17 @@ import sys
 
 import hydra
 from omegaconf import DictConfig
-from rich.console import Console
-from rich.table import Table
 
 from artclf.runtime.cli import run_or_exit
 
 ACTIONS = ("list", "register", "compare", "promote", "rollback")
-SHOWN_METRICS = ("test/acc", "test/macro_f1")  # output=json lists every metric
 
 
 def run(cfg: DictConfig) -> None:
+    import mlflow
+
     from artclf.evaluation import comparison
+    from artclf.reporting.registry_tables import show_comparison, show_versions
     from artclf.tracking.registry import list_versions
 
     if cfg.action not in ACTIONS or cfg.output not in ("table", "json"):
@@ -29,6 +29,7 @@ def run(cfg: DictConfig) -> None:
             f"action={cfg.action}, output={cfg.output}; valid: action={'|'.join(ACTIONS)}, "
             "output=table|json"
         )
+    mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
     if cfg.action == "list":
         return show_versions(list_versions(cfg.get("name")), str(cfg.output))
     if cfg.action == "rollback":
@@ -49,101 +50,35 @@ def run(cfg: DictConfig) -> None:
 
 
 def register(cfg: DictConfig) -> None:
-    """``run=<run id> [name=…]``: a finished run as a new version, tagged as training tags the
-    versions it registers (test metrics, data fingerprint); ``@champion`` if the model has
-    none, else ``@challenger``. Forgetting ``logger.register=true`` costs no retraining."""
-    import mlflow
-
-    from artclf.tracking.queries import or_user_error
-    from artclf.tracking.registry import register_trained, registered_name_of, registry_client
+    """``run=<run id> [name=…]``: a finished run as a new version (``register_finished``)."""
+    from artclf.tracking.registry import register_finished
 
     if not cfg.get("run"):
         raise ValueError("action=register needs run=<run id>; the MLflow UI or `report` shows ids")
-    mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
-    hint = "pass the id of a finished training run (the MLflow UI's Run ID)"
-    run_id = str(cfg.run)
-    name = cfg.get("name") or or_user_error(hint, registered_name_of, run_id, registry_client())
-    version = or_user_error(hint, register_trained, run_id, str(name))
-    aliases = registry_client().get_registered_model(str(name)).aliases
-    alias = next((a for a, v in aliases.items() if str(v) == str(version.version)), None)
-    print(f"registered {name} v{version.version}" + (f" as @{alias}" if alias else ""))
+    name, version, alias = register_finished(str(cfg.run), cfg.get("name"))
+    print(f"registered {name} v{version}" + (f" as @{alias}" if alias else ""))
 
 
 def first_champion(cfg: DictConfig) -> bool:
-    """A model with no ``@champion`` yet: ``promote`` makes the candidate its first (there is
-    nothing to compare with); True when it did."""
-    import mlflow
+    """``promote`` on a model with no ``@champion`` yet makes the candidate its first."""
+    from artclf.tracking.registry import CHAMPION, promote_first
 
-    from artclf.tracking.registry import CHAMPION, get_version, registry_client, set_champion
-
-    if not cfg.get("name"):
-        return False
-    mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
-    client = registry_client()
-    if CHAMPION in client.get_registered_model(str(cfg.name)).aliases:
-        return False
-    version = get_version(str(cfg.name), str(cfg.candidate), client).version
-    set_champion(str(cfg.name), version, "First champion: nothing to compare with", expected=None)
-    print(f"promoted v{version} to @{CHAMPION} (the first: {cfg.name} had no champion)")
-    return True
+    version = promote_first(str(cfg.name), str(cfg.candidate)) if cfg.get("name") else None
+    if version is not None:
+        print(f"promoted v{version} to @{CHAMPION} (the first: {cfg.name} had no champion)")
+    return version is not None
 
 
 def rollback(cfg: DictConfig) -> None:
     """Move ``@champion`` of ``name`` back to the champion before it (the registry's history)."""
-    import mlflow
-
     from artclf.tracking.registry import CHAMPION, rollback_champion
 
     if not cfg.get("name"):
         raise ValueError("action=rollback needs name=<registered model>; action=list shows them")
-    mlflow.set_tracking_uri(str(cfg.logger.tracking_uri))
     version = rollback_champion(str(cfg.name))
     if cfg.output == "json":
         return print(json.dumps({"name": cfg.name, CHAMPION: version}))
     print(f"rolled back {cfg.name}@{CHAMPION} to v{version}")
-
-
-def show_versions(rows: list[dict], output: str) -> None:
-    """One line per version (``reporting.terminal``: plain text in a pipe or a narrow terminal)."""
-    import pandas as pd
-
-    from artclf.reporting.terminal import print_table
-
-    if output == "json":
-        return print(json.dumps(rows, indent=2))
-    if not rows:
-        return print("no registered models; train with logger.register=true")
-    metrics = [m for m in SHOWN_METRICS if any(m in r["metrics"] for r in rows)]
-    table = pd.DataFrame(
-        {
-            "name": r["name"],
-            "version": r["version"],
-            "aliases": " ".join(f"@{a}" for a in r["aliases"]),
-            "run": (r["run_id"] or "")[:8],
-            "data": r["data"] or "",
-            **{m: r["metrics"].get(m, float("nan")) for m in metrics},
-        }
-        for r in rows
-    )
-    print_table(table, "registered model versions")
-
-
-def show_comparison(result) -> None:
-    table = Table(title=f"{result.candidate.name}: candidate vs champion ({result.split})")
-    for column in ["metric", result.champion.label, result.candidate.label, "delta"]:
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for metric, value in result.champion.metrics.items():
-        other = result.candidate.metrics[metric]
-        table.add_row(metric, f"{value:.4f}", f"{other:.4f}", f"{other - value:+.4f}")
-    Console().print(table)
-    classes = Table(title="per-class recall")
-    for column in ["class", "champion", "candidate", "delta", "images"]:
-        classes.add_column(column, justify="left" if column == "class" else "right")
-    for _, row in result.per_class_deltas().iterrows():
-        cells = [f"{row[k]:.3f}" for k in ("champion_recall", "candidate_recall")]
-        classes.add_row(row["class"], *cells, f"{row['delta']:+.3f}", str(row["support"]))
-    Console().print(classes)
-    print(result.verdict())
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="registry")

@@ -13,7 +13,9 @@ from mlflow.tracking import MlflowClient
 from artclf.tracking.registry import CHAMPION, PromotionLost, set_champion
 
 
-def test_concurrent_promotions_have_one_winner(tmp_path: Path, monkeypatch) -> None:
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch) -> MlflowClient:
+    """A store with model ``m`` of three versions, as this process's tracking store."""
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
@@ -21,6 +23,10 @@ def test_concurrent_promotions_have_one_winner(tmp_path: Path, monkeypatch) -> N
     client.create_registered_model("m")
     for _ in range(3):
         client.create_model_version("m", source=str(tmp_path))
+    return client
+
+
+def test_concurrent_promotions_have_one_winner(client: MlflowClient) -> None:
     client.set_registered_model_alias("m", CHAMPION, "1")
 
     start, outcome = threading.Barrier(2), {}
@@ -47,14 +53,7 @@ def test_concurrent_promotions_have_one_winner(tmp_path: Path, monkeypatch) -> N
     assert not client.get_model_version("m", loser).description
 
 
-def test_a_stale_comparison_does_not_promote(tmp_path: Path, monkeypatch) -> None:
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
-    client.create_registered_model("m")
-    for _ in range(3):
-        client.create_model_version("m", source=str(tmp_path))
+def test_a_stale_comparison_does_not_promote(client: MlflowClient) -> None:
     client.set_registered_model_alias("m", CHAMPION, "2")  # moved since v3 was compared to v1
     with pytest.raises(PromotionLost, match="moved to v2 while v3 was compared with v1"):
         set_champion("m", "3", "Promoted v3", expected="1")

@@ -208,6 +208,30 @@ def register_trained(run_id: str, name: str):
     return version
 
 
+def register_finished(run_id: str, name: str | None = None) -> tuple[str, str, str | None]:
+    """``registry action=register``: run ``run_id`` as a new version of ``name`` (by default
+    the name training would have used), tagged as training tags it; (name, version, alias)."""
+    from artclf.tracking.queries import or_user_error
+
+    hint = "pass the id of a finished training run (the MLflow UI's Run ID)"
+    client = registry_client()
+    name = name or or_user_error(hint, registered_name_of, run_id, client)
+    version = str(or_user_error(hint, register_trained, run_id, str(name)).version)
+    aliases = client.get_registered_model(str(name)).aliases
+    return str(name), version, next((a for a, v in aliases.items() if str(v) == version), None)
+
+
+def promote_first(name: str, candidate: str) -> str | None:
+    """Make ``candidate`` (an alias or a version) the first ``@champion`` of ``name`` when it
+    has none (there is nothing to compare with); the version, or None when it had one."""
+    client = registry_client()
+    if CHAMPION in client.get_registered_model(name).aliases:
+        return None
+    version = str(get_version(name, candidate, client).version)
+    set_champion(name, version, "First champion: nothing to compare with", expected=None)
+    return version
+
+
 def registered_name_of(run_id: str, client: MlflowClient | None = None) -> str:
     """The name training would have registered run ``run_id`` under: ``<data>-<labels>`` for a
     classifier (``default_model_name``), the task's name for a style network."""
