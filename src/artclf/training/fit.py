@@ -23,6 +23,7 @@ from artclf.tracking.outbox import TrackingUnreachable, outbox_of
 from artclf.training.callbacks import run_callbacks
 from artclf.training.preemption import SaveOnStop
 from artclf.training.report_callbacks import RunReport
+from artclf.training.resume import requeued_checkpoint, with_checkpoint
 from artclf.training.tasks import task_of
 from artclf.training.validation import validate_train
 from artclf.weights import checkpoints
@@ -34,6 +35,11 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
     """Fit, test the best checkpoint, log reports and the checkpoint; return the optimised
     metric. ``extra_callbacks`` join the configured ones (``artclf.tune``'s pruning)."""
     task = task_of(cfg)
+    run_dir = Path(cfg.paths.run_dir)
+    own_checkpoints = run_dir / "checkpoints"
+    requeued = requeued_checkpoint(cfg, own_checkpoints)
+    if requeued is not None:  # a requeued SLURM job: its run goes on, in its folders
+        cfg = with_checkpoint(cfg, requeued)
     cfg = task.resume_config(cfg)  # resuming a classifier: the checkpoint's model and data
     validate_train(cfg)
     task.validate(cfg)
@@ -41,13 +47,12 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> float:
     resume.check_max_epochs(cfg.trainer.get("max_epochs"))
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    run_dir = Path(cfg.paths.run_dir)
     with start_run(cfg, resume.run_id, naming_groups=task.naming_groups) as run:
         built = task.build(cfg)
         module, datamodule, task_callbacks = built
         if run is not None and hasattr(datamodule, "fingerprint"):  # classification data
             log_data_inputs(cfg, datamodule)
-        checkpoint_dir = resume.checkpoint_dir or run_dir / "checkpoints"
+        checkpoint_dir = own_checkpoints if requeued else resume.checkpoint_dir or own_checkpoints
         callbacks, checkpoint = run_callbacks(cfg, checkpoint_dir)
         preemption = SaveOnStop(checkpoint_dir, run.info.run_id if run else None)
         callbacks += [*task_callbacks, *extra_callbacks, preemption]

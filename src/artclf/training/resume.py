@@ -2,17 +2,22 @@
 model, data, optimiser and scheduler config the checkpoint was trained with (its hyper-
 parameters carry them), instead of building the default model and failing to load weights
 into it. An explicit setting that contradicts the checkpoint is refused in one line.
+
+A requeued SLURM job runs its command again, without ``ckpt_path``: ``requeued_checkpoint``
+finds where it stopped, and the job resumes from there as ``ckpt_path=`` would.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from artclf.models.optim import LEGACY_OPTIMIZERS, LEGACY_SCHEDULERS, upgrade
@@ -32,6 +37,9 @@ RUNTIME_KEYS = {
 #: Compared first, so a conflict names the most telling key.
 IDENTITY_KEYS = ("_target_", "name", "arch", "source", "labels")
 _ABSENT = object()
+#: What Lightning's ``SLURMEnvironment`` writes into the trainer's ``default_root_dir`` (the run
+#: folder) on SLURM's warning signal, before it requeues the job.
+HPC_CHECKPOINTS = "hpc_ckpt_*.ckpt"
 
 
 def stored_config(ckpt_path: str | Path) -> dict[str, Any] | None:
@@ -111,4 +119,35 @@ def config_from_checkpoint(cfg: DictConfig) -> DictConfig:
         Path(str(data.get("root"))).name,
         data.get("labels"),
     )
+    return resumed
+
+
+def requeued_checkpoint(cfg: DictConfig, checkpoint_dir: Path) -> Path | None:
+    """Where a requeued SLURM job goes on from; None for any other start.
+
+    A job is requeued when Lightning's SIGUSR1 handler saved ``hpc_ckpt_<N>.ckpt`` in its run
+    folder and ran ``scontrol requeue``, or when SLURM requeued it itself
+    (``SLURM_RESTART_COUNT``, e.g. after preemption). The requeue stops the job with SIGTERM, on
+    which ``SaveOnStop`` writes ``last.ckpt`` at a batch boundary; the handler saves at whatever
+    point the signal came, so of the checkpoints the furthest into training wins and
+    ``last.ckpt`` wins a tie. A run given ``ckpt_path`` keeps it."""
+    if cfg.get("ckpt_path") or not SLURMEnvironment.detect():
+        return None
+    saved = sorted(Path(cfg.paths.run_dir).glob(HPC_CHECKPOINTS))
+    if not saved and int(os.environ.get("SLURM_RESTART_COUNT") or 0) == 0:
+        return None
+    last = checkpoint_dir / "last.ckpt"
+    candidates = [last, *saved] if last.is_file() else saved
+    if not candidates:
+        return None  # requeued before its first checkpoint: it starts again
+    newest = max(candidates, key=lambda path: int(checkpoints.read(path).get("global_step", 0)))
+    log.info("resuming requeued job from %s", newest)
+    return newest
+
+
+def with_checkpoint(cfg: DictConfig, ckpt_path: Path) -> DictConfig:
+    """``cfg`` resuming ``ckpt_path``."""
+    resumed = cfg.copy()
+    with open_dict(resumed):
+        resumed.ckpt_path = str(ckpt_path)
     return resumed
