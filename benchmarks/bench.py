@@ -10,7 +10,10 @@ style transfer on Lite0 against VGG19 taps; AdaIN against Gatys, per image; the 
 per-image latency (ms, lower is better) against predict's bare work on the same image;
 training beside CPU hogs with artclf's thread policy against torch's defaults
 (``--only contention`` runs just that); a registered classifier served over HTTP against
-in-process ``rank``, with recording and shadow scoring as ratios (``--only serving``).
+in-process ``rank``, with recording and shadow scoring as ratios (``--only serving``);
+``experiment=wikiart_best``'s fine-tune with its frozen layers run as in training, as
+inference and from cached views, on real paintings, with the preset's projected wall time
+(``--only finetune``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import torch
 
 from artclf.runtime.memory import keep_freed_memory
 from benchmarks.common import Row, report
+from benchmarks.finetune import finetune_rows
 from benchmarks.inference import app_latency_rows, gradcam_row, inference_row
 from benchmarks.input_pipeline import image_roots, input_pipeline_rows
 from benchmarks.serving import serving_rows
@@ -68,8 +72,9 @@ def main() -> None:
     parser.add_argument("--images", type=Path, help="class folders of images for the input rows")
     parser.add_argument(
         "--only",
-        choices=["contention", "serving"],
-        help="run only these rows (contention: beside 2 hogs; serving: over HTTP)",
+        choices=["contention", "serving", "finetune"],
+        help="run only these rows (contention: beside 2 hogs; serving: over HTTP; finetune: "
+        "wikiart_best's frozen layers three ways)",
     )
     args = parser.parse_args()
     keep_freed_memory()  # as every artclf command does, for ours and the baselines alike
@@ -77,6 +82,8 @@ def main() -> None:
         rows = contention_rows(hogs=2, seconds=args.seconds)
     elif args.only == "serving":
         rows = serving_rows("resnet18", 224, args.seconds)
+    elif args.only == "finetune":
+        rows = finetune_rows(seconds=args.seconds)
     else:
         rows = run(args.seconds, args.quick, image_roots(args.images))
     report(rows, args.out)

@@ -343,3 +343,26 @@ def tensor_folder(root: Path, images: list[torch.Tensor]) -> Path:
         Image.fromarray(np.ascontiguousarray(array)).save(root / f"{i}.png")
     (root / "notes.txt").write_text("not an image")
     return root
+
+
+def make_feedback(root: Path, images: dict[str, list[bytes]], task: str) -> Path:
+    """A folder as ``python -m artclf.feedback export`` writes it: ``images`` (class -> encoded
+    JPEGs) under ``<root>/<task>/<class>/<sha256>.jpg``, beside its ``feedback.csv``."""
+    import hashlib
+
+    rows = []
+    for label, encoded in images.items():
+        (root / task / label).mkdir(parents=True, exist_ok=True)
+        for data in encoded:
+            digest = hashlib.sha256(data).hexdigest()
+            (root / task / label / f"{digest}.jpg").write_bytes(data)
+            rows.append({"sha256": digest, "task": task, "label": label})
+    pd.DataFrame(rows).to_csv(root / "feedback.csv", index=False)
+    return root
+
+
+def jpeg_bytes(array: np.ndarray) -> bytes:
+    """``array`` (HxWx3 uint8) encoded as the embedded dataset's files are."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()

@@ -27,6 +27,7 @@ COMMANDS = {
     "server",
     "serve",
     "monitor",
+    "feedback",
 }
 ROOMS = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
 

@@ -1,6 +1,7 @@
-"""``python -m artclf.registry action=list|register|compare|promote|rollback``: the MLflow Model
-Registry from the command line — which versions exist, registering a finished run (the version
-tags training writes), is the challenger better than the champion, moving ``@champion`` only
+"""``python -m artclf.registry action=list|register|plan|compare|promote|rollback``: the MLflow
+Model Registry from the command line — which versions exist, registering a finished run (the
+version tags training writes), how many labelled images a comparison needs, is the challenger
+better than the champion, moving ``@champion`` only
 when it is (``force=true`` overrides; a model with no champion yet gets its first), and moving
 it back to the previous champion. See ``conf/registry.yaml``."""
 
@@ -14,7 +15,7 @@ from omegaconf import DictConfig
 
 from artclf.runtime.cli import run_or_exit
 
-ACTIONS = ("list", "register", "compare", "promote", "rollback")
+ACTIONS = ("list", "register", "plan", "compare", "promote", "rollback")
 
 
 def run(cfg: DictConfig) -> None:
@@ -36,6 +37,8 @@ def run(cfg: DictConfig) -> None:
         return rollback(cfg)
     if cfg.action == "register":
         return register(cfg)
+    if cfg.action == "plan":
+        return plan(cfg)
     if cfg.action == "promote" and first_champion(cfg):
         return None
     result = comparison.compare(cfg)
@@ -57,6 +60,25 @@ def register(cfg: DictConfig) -> None:
         raise ValueError("action=register needs run=<run id>; the MLflow UI or `report` shows ids")
     name, version, alias = register_finished(str(cfg.run), cfg.get("name"))
     print(f"registered {name} v{version}" + (f" as @{alias}" if alias else ""))
+
+
+def plan(cfg: DictConfig) -> None:
+    """The ``sample_size`` to fix before a comparison (``mcnemar_sample_size``)."""
+    from artclf.evaluation.comparison import mcnemar_sample_size
+
+    gain, discordant, power = (
+        float(cfg.plan.gain),
+        float(cfg.plan.discordant),
+        float(cfg.plan.power),
+    )
+    size = mcnemar_sample_size(gain, discordant, float(cfg.alpha), power)
+    if cfg.output == "json":
+        return print(json.dumps({"sample_size": size, **{k: cfg.plan[k] for k in cfg.plan}}))
+    print(
+        f"sample_size={size}: images to label before comparing, to detect an accuracy gain of "
+        f"{gain:.0%} with {power:.0%} power at alpha={cfg.alpha} when the versions disagree on "
+        f"{discordant:.0%} of images"
+    )
 
 
 def first_champion(cfg: DictConfig) -> bool:

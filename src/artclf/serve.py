@@ -1,7 +1,7 @@
 """``python -m artclf.serve model=models:/<name>@champion [host=127.0.0.1 port=8000]
 [serve.challenger=models:/<name>@challenger serve.split=0.1 serve.shadow=true]``: serve a
-registered classifier over HTTP until Ctrl-C (``artclf.serving``; options in
-``conf/serve.yaml``)."""
+registered classifier (``POST /predict``) or an AdaIN or CycleGAN (``POST /stylize``) over HTTP
+until Ctrl-C (``artclf.serving``; options in ``conf/serve.yaml``)."""
 
 from __future__ import annotations
 

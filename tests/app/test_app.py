@@ -3,11 +3,14 @@ model; the top-5 it shows must be exactly ``artclf.predict``'s."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -20,7 +23,13 @@ from streamlit.testing.v1 import AppTest
 from artclf.app import store
 from artclf.app.classify import UploadError, check_upload
 from artclf.app.display import display_name, markdown_text
+from artclf.app.record import asked
+from artclf.inference.classifier import load_module, read_as_trained
+from artclf.monitoring.embedding import recorded as recorded_features
+from artclf.monitoring.embedding import scored
 from artclf.predict import predict
+from artclf.serving.feedback_export import export
+from artclf.serving.reading import read_feedback, read_requests
 from artclf.tracking.registry import register_run, resolve_checkpoint
 from artclf.train import train
 from conftest import compose_cfg, tiny_adain, train_tiny
@@ -139,6 +148,130 @@ def test_classify_upload_matches_predict_and_corrupt_upload_says_why(
     assert not shown_top(at)
 
 
+def classified_example(at: AppTest) -> tuple[AppTest, str]:
+    """The page with its second example classified, and the request id it was recorded as."""
+    at = at.run()
+    example = at.selectbox(key="classify-example")
+    at = example.set_value(example.options[1]).run()
+    assert not at.exception and not at.error
+    *_, request_id = at.session_state["answers"].values()  # after the first example's
+    return at, request_id
+
+
+def recorded(uri: str, request_id: str, read=read_feedback, seconds: float = 30) -> pd.DataFrame:
+    """The records of ``request_id`` once the recorder has written them (every 5 s)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        table = read(uri)
+        rows = table[table["request_id"] == request_id]
+        if len(rows) or time.monotonic() > deadline:
+            return rows.reset_index(drop=True)
+        time.sleep(0.5)
+
+
+def test_confirming_an_asked_answer_records_the_prediction_as_its_label(
+    app: AppTest, registered: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARTCLF_APP_CONFIRM_SHARE", "1")  # every answer is asked
+    at, request_id = classified_example(app)
+    best = shown_top(at)["origin_style"][0][0]
+    answers = dict(at.session_state["answers"])
+    at = at.selectbox(key="gradcam-class").set_value("human_ukiyo_e").run()  # a rerun
+    assert at.session_state["answers"] == answers  # shown again: no new request
+    (prediction,) = recorded(registered["uri"], request_id, read_requests).to_dict("records")
+    assert (prediction["route"], prediction["model"], prediction["version"]) == ("app", "tiny", "1")
+    assert prediction["alias"] == "champion" and prediction["prediction"]["origin_style"] == best
+    module = load_module(resolve_checkpoint(MODEL))  # the service's numbers for the image
+    path = dict(_examples(at))[at.selectbox(key="classify-example").value]
+    probs, features = scored(module, read_as_trained(module, [Path(path)])[1])
+    assert np.allclose(
+        prediction["probabilities"]["origin_style"], probs["origin_style"][0], atol=1e-6
+    )
+    assert np.allclose(prediction["embedding"], recorded_features(features)[0], atol=1e-4)
+    assert prediction["image_sha256"] == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    (thumbs,) = at.feedback
+    assert thumbs.value is None and not at.expander  # asked: no separate report control
+    at = thumbs.set_value(1).run()
+    assert not at.exception
+    assert f"Thanks: recorded as {markdown_text(display_name(best))}." in [
+        c.value for c in at.caption
+    ]
+    (given,) = recorded(registered["uri"], request_id).to_dict("records")
+    assert (given["label"], given["task"], given["index"]) == (best, "origin_style", 0)
+    assert given["solicited"] is True
+    table = recorded(registered["uri"], request_id, read_requests)
+    assert list(table["feedback"]) == [best]  # counts towards online accuracy
+
+
+def test_a_thumbs_down_asks_for_the_right_class_and_records_it(
+    app: AppTest, registered: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ARTCLF_APP_CONFIRM_SHARE", "1")
+    at, request_id = classified_example(app)
+    at = at.feedback[0].set_value(0).run()
+    choice = at.selectbox(key=f"truth-{request_id}")
+    best = shown_top(at)["origin_style"][0][0]
+    assert best not in choice.options and len(choice.options) == 19  # the others, ranked
+    assert choice.value is None and at.button(key=f"submit-{request_id}").disabled
+    at = choice.set_value("human_ukiyo_e").run()
+    at = at.button(key=f"submit-{request_id}").click().run()
+    assert not at.exception
+    (given,) = recorded(registered["uri"], request_id).to_dict("records")
+    assert (given["label"], given["solicited"]) == ("human_ukiyo_e", True)
+    out = tmp_path / "feedback"  # the image was kept with the label: it exports for retraining
+    options = ("model_name=tiny", f"out={out}", f"logger.tracking_uri={registered['uri']}")
+    manifest = export(compose_cfg("feedback", tmp_path, *options)).manifest
+    mine = manifest[manifest["request_id"] == request_id]
+    assert list(mine["label"]) == ["human_ukiyo_e"] and list(mine["sha256"]) == [
+        given["image_sha256"]
+    ]
+    assert (out / "origin_style" / "human_ukiyo_e").is_dir()
+
+
+def test_an_answer_not_asked_can_be_reported_wrong_and_is_kept_out_of_accuracy(
+    app: AppTest, registered: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARTCLF_APP_CONFIRM_SHARE", "0")  # none is asked
+    at, request_id = classified_example(app)
+    assert not at.feedback
+    (report,) = at.expander
+    assert report.label == "Report a wrong answer"
+    at = at.selectbox(key=f"truth-{request_id}").set_value("human_baroque").run()
+    at = at.button(key=f"submit-{request_id}").click().run()
+    (given,) = recorded(registered["uri"], request_id).to_dict("records")
+    assert (given["label"], given["solicited"]) == ("human_baroque", False)
+    table = recorded(registered["uri"], request_id, read_requests)
+    assert list(table["feedback"]) == [None]  # a volunteered report: biased, not counted
+
+
+def test_a_random_share_of_answers_is_asked_the_same_on_every_rerun() -> None:
+    ids = [f"{i:032x}" for i in range(4000)]
+    for share in (0.2, 0.5):
+        picked = [asked(i, share) for i in ids]
+        assert abs(np.mean(picked) - share) < 4 * np.sqrt(share * (1 - share) / len(ids))
+        assert picked == [asked(i, share) for i in ids]
+    assert not any(asked(i, 0.0) for i in ids) and all(asked(i, 1.0) for i in ids)
+    in_05 = {i for i in ids if asked(i, 0.5)}
+    assert {i for i in ids if asked(i, 0.2)} <= in_05  # a larger share asks more of the same
+
+
+def test_recording_off_shows_no_feedback_and_a_bad_share_is_one_line(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARTCLF_APP_RECORD", "false")
+    at = app.run()
+    example = at.selectbox(key="classify-example")
+    at = example.set_value(example.options[1]).run()
+    assert shown_top(at) and not at.feedback and not at.expander
+    assert "answers" not in at.session_state
+    monkeypatch.setenv("ARTCLF_APP_CONFIRM_SHARE", "1.5")
+    at = at.run()
+    assert [e.value for e in at.error] == [
+        "error: the confirm share (--confirm-share, ARTCLF_APP_CONFIRM_SHARE) is 1.5; a share "
+        "from 0 to 1 (0.2 asks one answer in five)"
+    ]
+
+
 def test_check_upload_rejects_truncated_and_other_formats() -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), "red").save(buffer, format="JPEG")
@@ -206,6 +339,21 @@ def test_launcher_binds_locally_offline_and_refuses_python_310(
     monkeypatch.setattr(sys, "version_info", (3, 10, 14))
     with pytest.raises(SystemExit, match=r"^error: the web app needs Python >= 3.11"):
         launcher.main([])
+
+
+def test_launcher_flags_set_the_app_options_and_a_bad_share_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from artclf.app import __main__ as launcher
+    from artclf.app.record import Options
+
+    monkeypatch.setenv("ARTCLF_APP_RECORD", "true")  # both restored after the test
+    monkeypatch.setenv("ARTCLF_APP_CONFIRM_SHARE", "0.2")
+    assert Options.from_config(store.app_config().app) == Options(True, 0.2)
+    launcher.set_options(launcher.parse(["--no-record", "--confirm-share", "0.5"]))
+    assert Options.from_config(store.app_config().app) == Options(False, 0.5)
+    with pytest.raises(SystemExit, match=r"^error: the confirm share .* is 1.5; a share from 0"):
+        launcher.main(["--confirm-share", "1.5"])
 
 
 @pytest.fixture(scope="module")

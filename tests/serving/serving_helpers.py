@@ -1,16 +1,22 @@
 """What the serving tests share: one tiny registered model with a champion and a challenger,
-predict's answers to compare with, and a server started as a user starts it (a process of its
+predict's answers to compare with, a store with a serving run, requests as the HTTP side
+queues them, and a server started as a user starts it (a process of its
 own on a free port of 127.0.0.1: ``benchmarks.serving.ServeProcess``), always stopped."""
 
 from __future__ import annotations
 
 import contextlib
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
 import pytest
+from mlflow.tracking import MlflowClient
 
+from artclf.serving.reading import read_feedback, read_requests
+from artclf.serving.recording import EXPERIMENT
 from artclf.serving.routing import route
 from artclf.tracking.registry import CHAMPION
 from benchmarks.serving import ServeProcess
@@ -24,8 +30,6 @@ def tiny_store(factory: pytest.TempPathFactory, cache: Path) -> dict:
     """Built once per process: ``tiny`` v1 (@champion, one epoch) and v2 (@challenger, lr=1e-9,
     untested: other numbers), each its own training run on the tiny embedded dataset."""
     if "store" not in _BUILT:
-        from mlflow.tracking import MlflowClient
-
         from artclf.train import train
 
         home = factory.mktemp("serving")
@@ -44,10 +48,35 @@ def tiny_store(factory: pytest.TempPathFactory, cache: Path) -> dict:
     return _BUILT["store"]
 
 
+def serving_run(tmp_path: Path) -> tuple[str, str]:
+    """A store whose ``read_requests`` is empty, then the run of a serving process in it."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    assert read_requests(uri).empty and "latency_ms" in read_requests(uri).columns
+    assert read_feedback(uri).empty
+    location = (tmp_path / "mlartifacts").as_uri()
+    experiment = client.create_experiment(EXPERIMENT, artifact_location=location)
+    return uri, client.create_run(experiment).info.run_id
+
+
+def ask(*images: Path | bytes, client: str = "client", top_k: int | None = None) -> dict:
+    """A ``/predict`` request as the HTTP side queues it."""
+    return {
+        "op": "predict",
+        "images": [i if isinstance(i, bytes) else i.read_bytes() for i in images],
+        "top_k": top_k,
+        "client": client,
+        "request_id": uuid.uuid4().hex,
+        "received": time.time(),
+    }
+
+
 def use_store(store: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point this process's tracking calls (and ``models:/`` URIs) at the store."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store["uri"])
     mlflow.set_tracking_uri(store["uri"])
+    mlflow.set_registry_uri(store["uri"])  # an earlier test of this worker may have set another
 
 
 def champion(store: dict) -> str:

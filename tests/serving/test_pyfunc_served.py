@@ -8,9 +8,11 @@ import base64
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +31,11 @@ def store(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -> dict:
     return tiny_store(tmp_path_factory, shared_cache)
 
 
-def test_requirements_install_from_an_index_and_the_code_travels(store: dict, tmp_path) -> None:
-    model = Path(
-        mlflow.artifacts.download_artifacts(URI, dst_path=str(tmp_path), tracking_uri=store["uri"])
-    )
+def test_requirements_install_from_an_index_and_the_code_travels(
+    store: dict, tmp_path, monkeypatch
+) -> None:
+    use_store(store, monkeypatch)
+    model = Path(mlflow.artifacts.download_artifacts(URI, dst_path=str(tmp_path)))
     requirements = (model / "requirements.txt").read_text().split()
     assert not any(line.startswith("artclf") for line in requirements)
     assert all("==" in line for line in requirements)
@@ -97,39 +100,81 @@ def requests_ok(url: str) -> bool:
     return False
 
 
-@pytest.mark.slow
-def test_mlflow_models_serve_answers_base64_and_refuses_paths(store: dict) -> None:
-    """MLflow's own scoring server on this environment (``--env-manager local``: building a
-    fresh one needs every requirement downloaded)."""
+@contextlib.contextmanager
+def scoring_server(store: dict, log: Path, *options: str, env: dict, wait_s: float):
+    """``mlflow models serve`` of the champion (``options`` added), in a session of its own on a
+    free port; its URL once ``/ping`` answers, within ``wait_s`` (its output in ``log``)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": store["uri"],
-        "ARTCLF_PYFUNC_PATHS": "1",  # the scoring server refuses paths all the same
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # its uvicorn
-    }
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", URI, "-p", str(port)]
-    server = subprocess.Popen(
-        [*command, "--env-manager", "local", "--host", "127.0.0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    env = {**env, "MLFLOW_TRACKING_URI": store["uri"]}
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*command, *options, "--host", "127.0.0.1"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + wait_s
         while not requests_ok(f"{url}/ping"):
-            assert time.monotonic() < deadline and server.poll() is None, "no scoring server"
-            time.sleep(0.5)
-        image = store["images"][0]
-        encoded = base64.b64encode(image.read_bytes()).decode()
-        answer = requests.post(f"{url}/invocations", json={"inputs": [encoded]}, timeout=60)
-        assert answer.ok, answer.text
-        (ranked,) = answer.json()["predictions"]
-        assert len(ranked["origin_style"]) == 5
-        refused = requests.post(f"{url}/invocations", json={"inputs": [str(image)]}, timeout=60)
-        assert not refused.ok and "not base64-encoded image bytes" in refused.text
+            alive = time.monotonic() < deadline and server.poll() is None
+            assert alive, "no scoring server:\n" + log.read_text()[-3000:]
+            time.sleep(1)
+        yield url
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # the session it started, nothing else
         server.wait(timeout=30)
+
+
+def serve_base64_refuse_path(url: str, image: Path) -> list[dict]:
+    """The server's answer to ``image`` as base64; a request naming it as a path is refused."""
+    encoded = base64.b64encode(image.read_bytes()).decode()
+    answer = requests.post(f"{url}/invocations", json={"inputs": [encoded]}, timeout=60)
+    assert answer.ok, answer.text
+    refused = requests.post(f"{url}/invocations", json={"inputs": [str(image)]}, timeout=60)
+    assert not refused.ok and "not base64-encoded image bytes" in refused.text
+    return answer.json()["predictions"]
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_base64_and_refuses_paths(store: dict, tmp_path) -> None:
+    """MLflow's own scoring server on this environment (``--env-manager local``)."""
+    env = {
+        **os.environ,
+        "ARTCLF_PYFUNC_PATHS": "1",  # the scoring server refuses paths all the same
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # its uvicorn
+    }
+    log = tmp_path / "serve.log"
+    with scoring_server(store, log, "--env-manager", "local", env=env, wait_s=180) as url:
+        (ranked,) = serve_base64_refuse_path(url, store["images"][0])
+    assert len(ranked["origin_style"]) == 5
+
+
+@pytest.mark.slow
+def test_default_env_manager_serves_from_a_fresh_environment(
+    store: dict, tmp_path, monkeypatch
+) -> None:
+    """MLflow's default env manager (virtualenv: the model's Python from pyenv, a new venv,
+    pip) installs the model's requirements from the package index, without artclf, and serves
+    what this process predicts. Minutes, and ~6.6 GB (torch's CUDA libraries), removed after."""
+    if os.environ.get("ARTCLF_TEST_FRESH_ENV") != "1":
+        pytest.skip("downloads ~6.6 GB from PyPI: run with ARTCLF_TEST_FRESH_ENV=1 to check it")
+    if shutil.which("pyenv") is None:
+        pytest.skip("MLflow's default env manager needs pyenv (it installs the model's Python)")
+    hidden = ("VIRTUAL_ENV", "PYTHONPATH")  # nothing of this venv reaches the new one
+    image = store["images"][0]
+    with tempfile.TemporaryDirectory(prefix="mlflow-envs-") as envs:  # gone afterwards
+        env = {k: v for k, v in os.environ.items() if k not in hidden}
+        env |= {"MLFLOW_ENV_ROOT": envs, "PIP_NO_CACHE_DIR": "1"}  # no 6 GB left in a cache
+        with scoring_server(store, tmp_path / "serve.log", env=env, wait_s=580) as url:
+            served = serve_base64_refuse_path(url, image)
+        (python,) = Path(envs).glob("*/bin/python")
+        without = subprocess.run([python, "-c", "import artclf"], capture_output=True)
+    assert without.returncode != 0  # served from the code inside the model
+    use_store(store, monkeypatch)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert served == mlflow.pyfunc.load_model(URI).predict(
+        [base64.b64encode(image.read_bytes()).decode()]
+    )

@@ -8,23 +8,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import mlflow
 from mlflow.tracking import MlflowClient
+from serving_helpers import serving_run
 
 from artclf.serving.reading import read_feedback, read_requests
-from artclf.serving.recording import EXPERIMENT, FEEDBACK, PREDICTION, Recorder, now
-
-
-def serving_run(tmp_path: Path) -> tuple[str, str]:
-    """A store whose ``read_requests`` is empty, then the run of a serving process in it."""
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
-    assert read_requests(uri).empty and "latency_ms" in read_requests(uri).columns
-    assert read_feedback(uri).empty
-    location = (tmp_path / "mlartifacts").as_uri()
-    experiment = client.create_experiment(EXPERIMENT, artifact_location=location)
-    return uri, client.create_run(experiment).info.run_id
+from artclf.serving.recording import FEEDBACK, PREDICTION, Recorder, now
 
 
 def prediction(request_id: str, version: str, route: str = "champion", index: int = 0) -> dict:

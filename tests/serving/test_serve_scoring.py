@@ -5,13 +5,12 @@ versions swapped when an alias moves."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 from serving_helpers import (
     NAME,
+    ask,
     assert_same,
     champion,
     client_on,
@@ -49,18 +48,6 @@ def deployments(store: dict, shared_cache: Path) -> Deployments:
         patch.setenv("ARTCLF_CACHE", str(shared_cache))
         use_store(store, patch)
         return Deployments(CHAMPION_URI, CHALLENGER_URI, poll_seconds=60)
-
-
-def ask(*images: Path | bytes, client: str = "client", top_k: int | None = None) -> dict:
-    """A ``/predict`` request as the HTTP side queues it."""
-    return {
-        "op": "predict",
-        "images": [i if isinstance(i, bytes) else i.read_bytes() for i in images],
-        "top_k": top_k,
-        "client": client,
-        "request_id": uuid.uuid4().hex,
-        "received": time.time(),
-    }
 
 
 def test_answers_are_predicts_numbers_for_every_image(

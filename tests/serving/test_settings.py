@@ -23,6 +23,7 @@ CHAMPION = "models:/m@champion"
         ({"model": CHAMPION, "split": 0.2}, "need serve.challenger"),
         ({"model": CHAMPION, "challenger": "models:/m@challenger", "split": 1.5}, "from 0 to 1"),
         ({"model": CHAMPION, "poll_seconds": 0}, "serve.poll_seconds=0; must be above 0"),
+        ({"model": CHAMPION, "record": False, "keep_images": True}, "drop serve.record=false"),
     ],
 )
 def test_option_mistakes_are_one_line(serve: dict, says: str) -> None:

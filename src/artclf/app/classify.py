@@ -4,6 +4,8 @@ example images and accept the uploads the page offers."""
 from __future__ import annotations
 
 import io
+import threading
+import time
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -11,14 +13,16 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from torch import Tensor
 
 from artclf.app.display import display_name, head_name, percent
 from artclf.data.images import ImageTooLarge, open_image, read_square_rgb
 from artclf.data.resize import checkpoint_resize
 from artclf.data.synthetic import generate
 from artclf.evaluation.explanations import attribution_maps
-from artclf.inference.classifier import rank, read_square_batch
+from artclf.inference.classifier import read_square_batch, top_labels
 from artclf.models.module import ClassificationModule
+from artclf.monitoring.embedding import scored
 
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp")
 UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"}  # MPO: JPEGs from phone cameras
@@ -26,6 +30,10 @@ MAX_UPLOAD_MB = 20
 EXAMPLES_PER_CLASS = 2
 MAX_EXAMPLES = 40
 OVERLAY_SIZE = 320
+#: Sessions are threads sharing one cached module: scoring hooks its neck (``scored``) and may
+#: move it between devices, Grad-CAM copies it (hooks included); one at a time, so no session
+#: records another's features or copies a module half moved.
+MODULE_LOCK = threading.Lock()
 
 
 class UploadError(ValueError):
@@ -68,21 +76,32 @@ def store_upload(name: str, data: bytes, folder: Path) -> Path:
 @dataclass(frozen=True)
 class Classified:
     """One image at the model's input size, its top-k per task, and the full ranking of the
-    first task (what the Grad-CAM class picker offers)."""
+    first task (what the Grad-CAM class picker offers); the probabilities and pooled features
+    the service records, and how long it took."""
 
     image: np.ndarray
     top: dict[str, list[dict]]
     classes: list[str]
+    probs: dict[str, Tensor]
+    features: Tensor
+    latency_ms: float
 
 
 def classify(module: ClassificationModule, path: Path, top_k: int = 5) -> Classified:
-    """``rank`` on the image decoded by ``read_square_batch``: exactly what ``artclf.predict`` does;
-    one forward pass ranks every class, the top ``top_k`` of each task are its head."""
+    """The image decoded by ``read_square_batch`` and scored as the service scores it
+    (``scored``: ``predict_probabilities``, exactly what ``artclf.predict`` does, and the
+    features on the way); one forward pass ranks every class, the top ``top_k`` of each task
+    are its head."""
+    started = time.perf_counter()
     resize = checkpoint_resize(module.hparams.get("data"))  # as training read its images
     _, images = read_square_batch([path], int(module.hparams.model["image_size"]), resize)
-    ranked = rank(module, images, max(len(c) for c in module.tasks.values()))[0]
+    with MODULE_LOCK:
+        probs, features = scored(module, images)
+    ranked = top_labels(module.tasks, probs, max(len(c) for c in module.tasks.values()))[0]
     top = {task: items[:top_k] for task, items in ranked.items()}
-    return Classified(images[0], top, [item["label"] for item in next(iter(ranked.values()))])
+    classes = [item["label"] for item in next(iter(ranked.values()))]
+    latency_ms = (time.perf_counter() - started) * 1000
+    return Classified(images[0], top, classes, probs, features, latency_ms)
 
 
 def gradcam_overlay(
@@ -98,7 +117,8 @@ def gradcam_overlay(
     centre crop decoded at ``size`` so a small model's map is not shown on a blurred image."""
     task = task or next(iter(module.tasks))
     target = np.array([module.tasks[task].index(label)])
-    heat = attribution_maps(module, result.image[None], target, task=task)[0]
+    with MODULE_LOCK:
+        heat = attribution_maps(module, result.image[None], target, task=task)[0]
     heat = np.asarray(Image.fromarray(heat.astype(np.float32)).resize((size, size)))
     backdrop = read_square_rgb(path, size) / 255
     colours = matplotlib.colormaps["jet"](heat.clip(0, 1))[..., :3]

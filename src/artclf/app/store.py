@@ -4,6 +4,7 @@ card, the runs of an experiment. The store is the one every command uses (``conf
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +29,14 @@ SYNTHETIC = "synthetic"  # data.source of the embedded dataset
 
 def app_config() -> DictConfig:
     """``conf/paths`` and ``conf/logger/mlflow.yaml`` resolved as training resolves them: the
-    store is MLFLOW_TRACKING_URI, else the SQLite file under ARTCLF_HOME or the working folder."""
+    store is MLFLOW_TRACKING_URI, else the SQLite file under ARTCLF_HOME or the working folder;
+    and the app's own options, ``conf/app/default.yaml`` (environment variables override)."""
     paths = OmegaConf.load(CONFIG_DIR / "paths" / "default.yaml")
     del paths["run_dir"]  # Hydra's, set at run time
     logger = OmegaConf.load(CONFIG_DIR / "logger" / "mlflow.yaml")
+    app = OmegaConf.load(CONFIG_DIR / "app" / "default.yaml")
     # task_name: the app's models and runs are training runs (experiment artclf-train)
-    cfg = OmegaConf.create({"task_name": "train", "paths": paths, "logger": logger})
+    cfg = OmegaConf.create({"task_name": "train", "paths": paths, "logger": logger, "app": app})
     return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
 
 
@@ -79,9 +82,15 @@ def run_task(client: Client, run_id: str | None) -> str | None:
     return None if run is None else run.data.params.get("task")
 
 
+#: Sessions are threads of one process: the first to need a version's checkpoint downloads it
+#: while the others wait (a download is a plain copy: a file is there before it is whole).
+DOWNLOAD_LOCK = threading.Lock()
+
+
 def checkpoint_of(source: str) -> Path:
     """The local ``.ckpt`` of a registry URI or a checkpoint path."""
-    path = Path(checkpoint_file(source)).expanduser()
+    with DOWNLOAD_LOCK:
+        path = Path(checkpoint_file(source)).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
             f"checkpoint {source!r} does not exist; pass a .ckpt training wrote"

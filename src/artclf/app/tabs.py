@@ -12,10 +12,11 @@ import streamlit as st
 import torch
 
 from artclf.app import classify as cls
-from artclf.app import store
+from artclf.app import record, store
 from artclf.app.display import display_name, head_name, markdown_text, percent
 from artclf.app.stylise import METHODS
 from artclf.inference.classifier import load_module
+from artclf.serving.recording import Recorder
 from artclf.style import image_io
 from artclf.tracking.derived import source_run_id
 
@@ -108,7 +109,9 @@ def classify_tab(client) -> None:
     if not source:
         return
     try:
-        ckpt = store.checkpoint_of(source)
+        options = record.Options.from_config(store.app_config().app)
+        version = record.pinned(source, client)
+        ckpt = store.checkpoint_of(f"models:/{'/'.join(version)}" if version else source)
         module = loaded_module(str(ckpt))
     except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
         st.error(f"error: {error}")
@@ -128,6 +131,12 @@ def classify_tab(client) -> None:
         st.subheader(f"{label} — {percent(best['probability'])}")
         for task, ranked in result.top.items():
             st.html(cls.top_k_html(task, ranked, path.name))
+        if version and options.record:
+            shown = record.Shown(source, *version, module.tasks)
+            answers = st.session_state.setdefault("answers", {})
+            request_id = record.record_answer(recorder(), answers, shown, path, result)
+            solicited = record.asked(request_id, options.confirm_share)
+            feedback_panel(request_id, first, result.classes, solicited, path)
         model_card(client, source, ckpt, module)
     with left:
         target = st.selectbox(
@@ -142,6 +151,73 @@ def classify_tab(client) -> None:
             st.image([str(path), overlay], caption=[path.name, caption], width=240)
         else:
             st.image(str(path), caption=path.name, width=240)
+
+
+def recorder() -> Recorder:
+    return store_recorder(str(store.logger_config().tracking_uri))
+
+
+@st.cache_resource(show_spinner=False)
+def store_recorder(tracking_uri: str) -> Recorder:
+    """One recorder (and run of ``artclf-serving``) per app process and store."""
+    return record.open_recorder(store.connect(), tracking_uri)
+
+
+@st.fragment
+def feedback_panel(
+    request_id: str, task: str, ranked: list[str], solicited: bool, path: Path
+) -> None:
+    """Under the top-k: "Is this right?" when the answer was drawn to be asked, else "Report a
+    wrong answer"; a thumbs up confirms the prediction (``ranked[0]``), a thumbs down or a
+    report asks for the right class. A fragment: answering reruns only this panel."""
+    given = st.session_state.setdefault("feedback", {})
+    if request_id in given:
+        st.caption(f"Thanks: recorded as {markdown_text(display_name(given[request_id]))}.")
+        return
+    if not solicited:
+        with st.expander("Report a wrong answer"):
+            correction(request_id, task, ranked, solicited, path)
+        return
+    st.markdown("**Is this right?**")
+    thumbs = st.feedback(
+        "thumbs",
+        key=f"thumbs-{request_id}",
+        on_change=confirm,
+        args=(request_id, task, ranked, path),
+    )
+    if thumbs == 0:
+        correction(request_id, task, ranked, solicited, path)
+
+
+def correction(request_id: str, task: str, ranked: list[str], solicited: bool, path: Path) -> None:
+    """The right class (the model's others, ranked, named for people) and a submit button."""
+    choice = st.selectbox(
+        "The right class",
+        ranked[1:],
+        index=None,
+        format_func=display_name,
+        placeholder="Choose the right class",
+        key=f"truth-{request_id}",
+    )
+    st.button(
+        "Submit",
+        key=f"submit-{request_id}",
+        disabled=choice is None,
+        on_click=send,
+        args=(request_id, task, choice, solicited, path),
+    )
+
+
+def confirm(request_id: str, task: str, ranked: list[str], path: Path) -> None:
+    if st.session_state[f"thumbs-{request_id}"] == 1:
+        send(request_id, task, ranked[0], True, path)
+
+
+def send(request_id: str, task: str, label: str, solicited: bool, path: Path) -> None:
+    """Record ``label`` as the truth of the answer ``request_id`` (of ``path``), once per
+    session."""
+    record.give_feedback(recorder(), request_id, task, label, solicited, path)
+    st.session_state.setdefault("feedback", {})[request_id] = label
 
 
 def stylise_tab(client) -> None:

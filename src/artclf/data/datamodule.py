@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from artclf.data.augment import AugmentSpec, BatchTransform
+from artclf.data.feature_cache import FeatureViews
 from artclf.data.images import build_cache, fingerprint, read_square_rgb
 from artclf.data.pipeline import LabelledRecords
 from artclf.data.resize import check_resize
@@ -187,6 +188,9 @@ class ArtDataModule(L.LightningDataModule):
         self.transform = BatchTransform(self.augment, image_size)
         self.records: LabelledRecords | None = None
         self._resumed: dict[str, Any] = {}
+        #: stored outputs of the network's frozen layers that training batches are instead of
+        #: pixels (``model.freeze_mode=cached``, set by ``artclf.training.feature_cache``)
+        self.train_features: FeatureViews | None = None
 
     def prepare_data(self) -> None:
         """The source's own preparation (the synthetic set is generated once)."""
@@ -244,10 +248,12 @@ class ArtDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         """Decoding files needs worker processes; reading the prepared cache does not. For an
         accelerator, batches of pixels (uint8: a quarter of the bytes of float; pinned for
-        CUDA); on the CPU, with the cache, batches of row numbers (``CachedRows``)."""
+        CUDA); on the CPU, with the cache, batches of row numbers (``CachedRows``), as for
+        training on stored features anywhere."""
         device = self._device_type()
         dataset = self.datasets[split]
-        if self.cache and device == "cpu":
+        features = split == "train" and self.train_features is not None
+        if self.cache and (device == "cpu" or features):
             dataset = CachedRows(dataset)
         workers = 0 if self.cache else self.num_workers
         order = None
@@ -312,7 +318,10 @@ class ArtDataModule(L.LightningDataModule):
 
     def model_input(self, images: torch.Tensor, training: bool) -> torch.Tensor:
         """A loaded batch (pixels, or row numbers of the prepared cache) → the normalised
-        float batch the model takes, augmented when ``training``."""
+        float batch the model takes, augmented when ``training``; or, training on stored
+        features, those of one view per image."""
+        if training and self.train_features is not None:  # row numbers (CachedRows)
+            return self.train_features.draw(images.cpu()).to(images.device)
         if images.dtype == torch.int64:  # row numbers (CachedRows)
             return self.transform(self.datasets["train"].cached_array(), training, rows=images)
         return self.transform(images, training)

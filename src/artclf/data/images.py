@@ -15,6 +15,7 @@ for every run to serve the one preset (``aggressive``) that crops.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import multiprocessing
@@ -130,6 +131,22 @@ def read_square_rgb(
 ) -> np.ndarray:
     """``size``×``size``×3 uint8 made square by the ``resize`` policy (None: the default)."""
     return fit(open_rgb(source, min_size=size), size, check_resize(resize))
+
+
+#: File name endings of the formats PIL names, for image bytes stored as they came.
+_SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif",
+             "BMP": ".bmp", "TIFF": ".tif"}  # fmt: skip
+
+
+def image_suffix(data: bytes) -> str:
+    """The file name ending of image bytes by their format, read from the header (``.jpg``;
+    ``.<format>`` for one no reader lists, ``.bin`` for bytes PIL does not know)."""
+    try:
+        with _open_header(io.BytesIO(data)) as image:
+            found = str(image.format)
+    except (OSError, ValueError, SyntaxError):
+        return ".bin"
+    return _SUFFIXES.get(found, f".{found.lower()}")
 
 
 def _failure_reason(error: Exception) -> str:

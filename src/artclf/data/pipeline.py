@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from artclf.data.cv import apply_cv, check_cv, extra_as_training
+from artclf.data.feedback import drop_held_out_copies
 from artclf.data.images import find_unreadable
 from artclf.data.labels import apply_label_scheme, balanced_class_weights
 from artclf.data.sources import Scan, get_scanner
@@ -131,8 +132,9 @@ def label_records(
     if folds is not None:
         records = apply_cv(records, *folds, seed=seed)
     records, leaks = extra_as_training(records)
-    if leaks:
-        skipped["held_out_artwork"] += leaks
+    records, copies = drop_held_out_copies(records, scan.content)
+    if leaks + copies:
+        skipped["held_out_artwork"] += leaks + copies
     index = {name: i for i, name in enumerate(classes)}
     records["target"] = records["label"].map(index).astype("int64")
     for column in columns[1:]:

@@ -12,8 +12,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from artclf.data.feedback import check_feedback
 from artclf.data.pipeline import LabelledRecords, label_records
-from artclf.data.sources import Scan, get_scanner, prepare_source
+from artclf.data.sources import Scan, feedback, get_scanner, prepare_source
 from artclf.data.sources.base import merge_scans
 
 
@@ -22,7 +23,7 @@ def _plain(value: Any) -> Any:
 
 
 #: Fields ``records`` passes itself (or that ``label_records`` does not take).
-NOT_LABELLING = frozenset({"source", "root", "labels", "cv", "synthetic", "resize"})
+NOT_LABELLING = frozenset({"source", "root", "labels", "cv", "synthetic", "resize", "feedback"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class DataSpec:
     synthetic: Mapping | None = None
     #: as given (None: the default, or for evaluate the checkpoint's own policy)
     resize: str | None = None
+    #: folders ``python -m artclf.feedback export`` wrote: training images only, after the roots
+    feedback: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, data: Mapping | DictConfig) -> DataSpec:
@@ -63,31 +66,47 @@ class DataSpec:
         given["root"] = str(root) if isinstance(root, str | Path) else tuple(map(str, root))
         if isinstance(given["root"], tuple) and len(given["root"]) == 1:
             given["root"] = given["root"][0]
+        given["feedback"] = tuple(map(str, given.get("feedback") or ()))
         return cls(**given)
 
     @property
     def roots(self) -> list[str]:
         """The folders read, first the one whose validation and test splits are used: images
-        of the others are training images, whatever split their download gives them, so a
-        model trained on more data is scored on the same images."""
-        return [self.root] if isinstance(self.root, str) else list(self.root)
+        of the others (the feedback folders last) are training images, whatever split their
+        download gives them, so a model trained on more data is scored on the same images."""
+        given = [self.root] if isinstance(self.root, str) else list(self.root)
+        return [*given, *self.feedback]
 
     @property
     def label_columns(self) -> list[str]:
         """One label column per task, in task order."""
         return [self.labels] if isinstance(self.labels, str) else list(self.labels)
 
+    def _is_feedback(self, root: str) -> bool:
+        """A feedback export (``data.feedback``, or a root holding its manifest): read by the
+        feedback reader whatever ``data.source`` is, never prepared."""
+        return root in self.feedback or feedback.is_feedback_folder(root)
+
     def prepare(self) -> None:
         """The source's own preparation (the synthetic set is generated on first use)."""
         for root in self.roots:
-            prepare_source(root, self.synthetic)
+            if not self._is_feedback(root):
+                prepare_source(root, self.synthetic)
 
     def scan(self) -> Scan:
-        """The source's raw records under the roots (after preparing them), classes matched
-        by name across folders."""
+        """The raw records under the roots (after preparing them), classes matched by name
+        across folders; a feedback folder after the first root may only hold the first's
+        classes."""
         self.prepare()
         scanner = get_scanner(self.source)
-        scans = [scanner(root, layout=self.layout, cache_dir=self.cache_dir) for root in self.roots]
+        scans = []
+        for root in self.roots:
+            if not self._is_feedback(root):
+                scans.append(scanner(root, layout=self.layout, cache_dir=self.cache_dir))
+                continue
+            scans.append(feedback.scan(root))
+            if scans[1:]:
+                check_feedback(scans[0], scans[-1], root, self.label_columns, self.roots[0])
         return scans[0] if len(scans) == 1 else merge_scans(scans)
 
     def records(self, scan: Scan | None = None) -> LabelledRecords:

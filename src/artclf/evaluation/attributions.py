@@ -19,8 +19,11 @@ METHODS = ("gradcam", "ig", "occlusion")
 def explainable_copy(net: nn.Module) -> nn.Module:
     """A copy safe for captum: in-place activations (torchvision's ReLU, timm's) would
     overwrite the tensors captum hooks into, so they are switched off; every parameter
-    requires grad so frozen layers still pass gradients to Grad-CAM's layer."""
+    requires grad so frozen layers still pass gradients to Grad-CAM's layer, and frozen
+    layers run as inference (``model.freeze_mode``, without autograd) run as plain layers."""
     twin = copy.deepcopy(net).eval()
+    if getattr(twin, "frozen", None) is not None:
+        twin.frozen = None
     for module in twin.modules():
         if isinstance(getattr(module, "inplace", None), bool):
             module.inplace = False

@@ -11,17 +11,18 @@ the test says the difference is not chance (p < ``alpha``).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm
 
 from artclf.data.spec import DataSpec
 from artclf.evaluation.scoring import score_task
-from artclf.evaluation.selection import evaluation_spec, scored_images
+from artclf.evaluation.selection import Sample, evaluation_spec, scored_images
 from artclf.inference.classifier import load_module, predict_probabilities
 from artclf.models.module import ClassificationModule
 from artclf.tracking.registry import get_version
@@ -116,6 +117,20 @@ def mcnemar_exact(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[float, 
     return float(binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue), only_a, only_b
 
 
+def mcnemar_sample_size(gain: float, discordant: float, alpha: float, power: float) -> int:
+    """Images a paired comparison needs to detect an accuracy ``gain`` with ``power`` at
+    ``alpha`` (two-sided), when the versions disagree on a ``discordant`` share of images
+    (Connor's normal approximation to McNemar's test; the gain is at most the discordance)."""
+    if not 0 < gain <= discordant <= 1:
+        raise ValueError(
+            f"plan.gain={gain}, plan.discordant={discordant}: need 0 < gain <= discordant <= 1 "
+            "(two versions differ in accuracy by at most the share of images they disagree on)"
+        )
+    z_alpha, z_power = norm.ppf(1 - alpha / 2), norm.ppf(power)
+    root = z_alpha * math.sqrt(discordant) + z_power * math.sqrt(discordant - gain**2)
+    return math.ceil(root**2 / gain**2)
+
+
 def bootstrap_ci(
     a_correct: np.ndarray, b_correct: np.ndarray, draws: int, seed: int
 ) -> tuple[float, float]:
@@ -141,10 +156,11 @@ def score(
     spec: DataSpec,
     split: str,
     batch_size: int,
+    sample: Sample | None = None,
 ) -> tuple[Scored, pd.DataFrame]:
     """A version's metrics and per-image correctness on ``split`` of ``spec`` (first task)."""
     version, module = loaded
-    table, images = scored_images(spec, split, module)
+    table, images = scored_images(spec, split, module, sample)
     task, classes = next(iter(module.tasks.items()))
     probs = predict_probabilities(module, images, batch_size)[task]
     targets = table[task].to_numpy()
@@ -163,9 +179,13 @@ def compare(cfg: DictConfig) -> Comparison:
     champion_loaded = load_version(name, str(cfg.champion))
     spec = evaluation_spec(cfg, champion_loaded[1].hparams.get("data"))
     batch = int(cfg.batch_size)
-    champion, table_b = score(name, str(cfg.champion), champion_loaded, spec, split, batch)
+    size = cfg.get("sample_size")
+    sample = None if size is None else Sample(int(size), int(cfg.seed))
+    champion, table_b = score(name, str(cfg.champion), champion_loaded, spec, split, batch, sample)
     candidate_loaded = load_version(name, str(cfg.candidate))
-    candidate, table_a = score(name, str(cfg.candidate), candidate_loaded, spec, split, batch)
+    candidate, table_a = score(
+        name, str(cfg.candidate), candidate_loaded, spec, split, batch, sample
+    )
     if candidate.version == champion.version:
         raise ValueError(
             f"candidate={cfg.candidate} and champion={cfg.champion} are the same version "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 from omegaconf import DictConfig
@@ -14,6 +15,25 @@ from artclf.inference.classifier import read_as_trained
 from artclf.models.module import ClassificationModule
 
 SPLITS = ("test", "val", "all")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """``size`` images drawn with ``seed``: a test whose sample size is fixed before the data
+    is seen. Fewer images than that is an error, never a smaller test: deciding as soon as a
+    difference looks significant promotes an equal model far more often than alpha says."""
+
+    size: int
+    seed: int
+
+    def draw(self, table: pd.DataFrame, where: str) -> pd.DataFrame:
+        if len(table) < self.size:
+            raise ValueError(
+                f"{where} holds {len(table)} images; sample_size={self.size} was fixed in "
+                f"advance: collect {self.size - len(table)} more before comparing "
+                "(action=plan says how many a decision needs)"
+            )
+        return table.sample(n=self.size, random_state=self.seed).sort_index()
 
 
 def evaluation_spec(cfg: DictConfig, stored: Mapping | None) -> DataSpec:
@@ -47,13 +67,16 @@ def split_records(spec: DataSpec, split: str, tasks: Mapping[str, list[str]]) ->
 
 
 def scored_images(
-    spec: DataSpec, split: str, module: ClassificationModule
+    spec: DataSpec, split: str, module: ClassificationModule, sample: Sample | None = None
 ) -> tuple[pd.DataFrame, Tensor]:
-    """The split's readable images as ``module`` was trained to see them, and their table
-    (indexed by path, one column of class indices per task) in the same order."""
+    """The split's readable images (``sample``: a seeded subset of a size fixed in advance) as
+    ``module`` was trained to see them, and their table (indexed by path, one column of class
+    indices per task) in the same order."""
     table = split_records(spec, split, module.tasks)
     if table.empty:
         raise ValueError(f"no images in split {split!r} of {spec.root}")
+    if sample is not None:
+        table = sample.draw(table, f"split {split!r} of {spec.root}")
     paths, images = read_as_trained(module, table["path"].tolist(), spec.resize)
     return table.set_index("path").loc[[str(p) for p in paths]], images
 

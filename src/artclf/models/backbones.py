@@ -12,12 +12,16 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import torch
 from torch import Tensor, nn
 
 from artclf.data.augment import IMAGENET_MEAN, IMAGENET_STD
 from artclf.weights.pretrained import build_timm, build_torchvision
+
+#: One step of a body's forward: the name ``model.freeze`` knows it by, and what it computes.
+Step: TypeAlias = tuple[str, Callable[[Tensor], Tensor]]
 
 
 class SequentialBody(nn.Sequential):
@@ -36,6 +40,10 @@ class SequentialBody(nn.Sequential):
                 outputs.append(x)
         return x, outputs
 
+    def steps(self) -> list[Step]:
+        """``forward`` as named steps, in order: the stages."""
+        return list(self.named_children())
+
 
 class TimmBody(nn.Module):
     """A timm model without its classifier; ``forward`` is timm's ``forward_features``."""
@@ -52,12 +60,29 @@ class TimmBody(nn.Module):
         self.register_buffer("scale", scale, persistent=False)
         self.register_buffer("shift", shift, persistent=False)
 
+    def renormalise(self, images: Tensor) -> Tensor:
+        """ImageNet-normalised images in the model's own normalisation."""
+        return images * self.scale + self.shift
+
     def forward(self, images: Tensor) -> Tensor:
-        return self.model.forward_features(images * self.scale + self.shift)
+        return self.model.forward_features(self.renormalise(images))
 
     def forward_taps(self, images: Tensor) -> tuple[Tensor, list[Tensor]]:
-        final, taps = self.model.forward_intermediates(images * self.scale + self.shift)
+        final, taps = self.model.forward_intermediates(self.renormalise(images))
         return final, list(taps)
+
+    def steps(self) -> list[Step] | None:
+        """``forward`` as named steps, in order, for the EfficientNet family (Lite0-2:
+        ``forward_features`` is stem, blocks, head); None for a model not known to be one
+        sequence."""
+        from timm.models.efficientnet import EfficientNet
+
+        m = self.model
+        if not isinstance(m, EfficientNet):
+            return None
+        blocks = [(f"model.blocks.{i}", block) for i, block in enumerate(m.blocks)]
+        stem = [("", self.renormalise), ("model.conv_stem", m.conv_stem), ("model.bn1", m.bn1)]
+        return [*stem, *blocks, ("model.conv_head", m.conv_head), ("model.bn2", m.bn2)]
 
 
 @dataclass

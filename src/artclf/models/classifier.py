@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from artclf.models.backbones import create_backbone
+from artclf.models.frozen import FrozenSplit, frozen_split
 from artclf.models.heads import DenseClassifier, GramNeck, create_neck, neck_kind
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,31 @@ class Classifier(nn.Module):
         self.heads = nn.ModuleDict(heads)
         self.cam_layer = f"body.{cam_layer}"  # dotted name for Grad-CAM, from the model root
         self.uses_taps = isinstance(neck, GramNeck)
+        #: the frozen first layers run as inference (``model.freeze_mode``), else None
+        self.frozen: FrozenSplit | None = None
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
+        if self.frozen is not None:
+            return self.forward_frozen_output(self.frozen.features(images))
         if self.uses_taps:
             features, taps = self.body.forward_taps(images)
         else:
             features, taps = self.body(images), []
         vector = self.neck(features, taps)
         return {task: head(vector) for task, head in self.heads.items()}
+
+    def forward_frozen_output(self, features: Tensor) -> dict[str, Tensor]:
+        """``{task: logits}`` from the frozen layers' output (``FrozenSplit.features``, or
+        its cached copy)."""
+        vector = self.neck(self.frozen.rest(features), [])
+        return {task: head(vector) for task, head in self.heads.items()}
+
+    def train(self, mode: bool = True) -> Classifier:
+        """As ``nn.Module.train``, but frozen layers run as inference stay in eval mode."""
+        super().train(mode)
+        if self.frozen is not None:
+            self.frozen.eval()
+        return self
 
 
 def freeze(model: Classifier, prefixes: list[str] | str) -> None:
@@ -97,4 +115,11 @@ def create_classifier(
             frozen if isinstance(frozen, str) else list(frozen),
         )
     freeze(model, frozen)
-    return model
+    mode = str(model_cfg.get("freeze_mode", "train"))
+    model.frozen = frozen_split(model.body, mode)
+    if model.frozen is not None and model.uses_taps:
+        raise ValueError(
+            f"model.freeze_mode={mode} with model.neck={neck_kind(model_cfg)}: the Gram neck "
+            "reads every stage, frozen ones too; set model.freeze_mode=train or model.neck=pool"
+        )
+    return model.train(was_training)

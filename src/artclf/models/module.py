@@ -106,6 +106,13 @@ class ClassificationModule(L.LightningModule):
         self.mixup = BatchMixup.from_config(model.get("mixup"))
         if self.mixup is not None and len(self.tasks) > 1:
             raise ValueError("model.mixup works with one label column; set model.mixup=null")
+        #: training batches are the frozen layers' stored output (``artclf.models.frozen``)
+        self.trains_on_features = model.get("freeze_mode") == "cached"
+        if self.mixup is not None and self.trains_on_features:
+            raise ValueError(
+                "model.mixup mixes images, and model.freeze_mode=cached trains on stored "
+                "features; set model.mixup=null or model.freeze_mode=inference"
+            )
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
         return self.net(images)
@@ -117,7 +124,10 @@ class ClassificationModule(L.LightningModule):
         if stage == "train" and self.mixup is not None:
             ((task, classes),) = self.tasks.items()
             images, soft = self.mixup(images, targets[task], len(classes))
-        logits = self(images)
+        if stage == "train" and self.trains_on_features:
+            logits = self.net.forward_frozen_output(images)
+        else:
+            logits = self(images)
         losses, accuracy = [], []
         for task in self.tasks:
             losses.append(self.losses[task](logits[task], targets[task] if soft is None else soft))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import cache
 
 import torch
 
@@ -41,6 +42,18 @@ class DevicePolicy:
 def device_policy() -> DevicePolicy:
     """The policy for this process: the first CUDA device when there is one, else the CPU."""
     return DevicePolicy(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+@cache
+def native_bf16(device_type: str) -> bool:
+    """Whether a ``device_type`` device computes bf16 convolutions in hardware (CUDA with bf16;
+    a CPU with AVX512-BF16 or AMX): only there does bf16 autocast speed them up, elsewhere it
+    is emulated and slower than float32."""
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device_type == "cpu":
+        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return False
 
 
 def synchronize(device: torch.device) -> None:

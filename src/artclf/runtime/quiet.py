@@ -17,6 +17,8 @@ WARNINGS = (
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",
     # Optuna calls the heartbeat experimental; artclf.tune relies on it to find dead trials
     r"Argument ``heartbeat_interval`` is an experimental feature",
+    # model.freeze_mode=inference/cached keeps the frozen layers in eval mode on purpose
+    r"Found \d+ module\(s\) in eval mode at the start of training",
 )
 #: Lightning info lines, by how they start.
 LIGHTNING_INFO = (

@@ -31,12 +31,18 @@ class Deployment:
 class Deployments:
     """``current`` is the deployment to answer with; ``start`` loads it and starts polling."""
 
-    def __init__(self, champion: str, challenger: str | None, poll_seconds: float) -> None:
+    def __init__(
+        self, champion: str, challenger: str | None, poll_seconds: float, kind: str | None = None
+    ) -> None:
+        """``kind``: the kind of model the routes were set up for (``serving.kinds``); an
+        alias moved to a version of another kind is not followed. None: the champion's."""
         self.uris = (champion, challenger)
         self.poll_seconds = poll_seconds
         self.client = MlflowClient()
         self._stop = threading.Event()
+        self.kind = kind
         self.current = self._resolve(None)
+        self.kind = self.current.champion.kind
 
     def start(self) -> None:
         threading.Thread(target=self._poll, name="artclf-alias-poll", daemon=True).start()
@@ -67,11 +73,11 @@ class Deployments:
         the other alias, after a promotion) when their version is unchanged."""
         loaded = {(s.name, s.version): s for s in (serving.slots() if serving else [])}
         champion_uri, challenger_uri = self.uris
-        champion = self._slot(champion_uri, loaded)
+        champion = self._slot(champion_uri, loaded, self.kind)
         if challenger_uri is None:
             return Deployment(champion)
         try:
-            challenger = self._slot(challenger_uri, loaded)
+            challenger = self._slot(challenger_uri, loaded, champion.kind)
         except ValueError as gone:  # the alias was deleted: the champion answers everyone
             if serving is None:
                 raise
@@ -79,9 +85,9 @@ class Deployments:
             challenger = None
         return Deployment(champion, challenger)
 
-    def _slot(self, uri: str, loaded: dict[tuple[str, str], Slot]) -> Slot:
+    def _slot(self, uri: str, loaded: dict[tuple[str, str], Slot], kind: str | None) -> Slot:
         version = model_version(uri, self.client)
         slot = loaded.get((version.name, str(version.version)))
         if slot is None:
-            return load_slot(uri, version, self.client)
+            return load_slot(uri, version, self.client, kind)
         return replace(slot, uri=uri)  # loaded already, maybe under the other alias

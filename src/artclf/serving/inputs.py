@@ -4,7 +4,8 @@
 ``{"images": [<base64>, ...]}`` or ``{"image": <base64>}`` (with an optional ``"top_k"``), or
 the raw bytes of one image. Only bytes the client sent are read: text is base64, never a file
 path. ``POST /feedback`` takes JSON ``{"request_id", "label"}`` (``"index"``, ``"task"`` for a
-request of several images or heads). Every mistake is a ``RequestError``: an HTTP status and
+request of several images or heads, ``"image"``: the image's base64 bytes again, for a service
+that does not keep images). Every mistake is a ``RequestError``: an HTTP status and
 one line naming the fix.
 """
 
@@ -25,6 +26,8 @@ MAX_BODY_BYTES = 20 * 1024 * 1024
 #: The most images one request may hold (a batch is the server's business).
 MAX_IMAGES = 64
 MAX_TOP_K = 1000
+#: The longest side ``/stylize`` draws: its memory and time grow with the square.
+MAX_SIZE = 1024
 _REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,")
 
@@ -64,7 +67,7 @@ async def predict_inputs(request: Request) -> tuple[list[bytes], int | None]:
     """The images of a ``/predict`` request, and its ``top_k`` (JSON field or query
     parameter; None: the server's default)."""
     body = await read_body(request)
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = _content_type(request)
     top_k = request.query_params.get("top_k")
     if kind == "multipart/form-data":
         images = await _from_multipart(request, body)
@@ -85,6 +88,10 @@ async def predict_inputs(request: Request) -> tuple[list[bytes], int | None]:
     if len(images) > MAX_IMAGES:
         raise RequestError(413, f"{len(images)} images; send at most {MAX_IMAGES} per request")
     return images, None if top_k is None else _top_k(top_k)
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def json_object(body: bytes) -> dict[str, Any]:
@@ -126,6 +133,17 @@ def _from_base64(item: Any, where: str) -> bytes:
 
 async def _from_multipart(request: Request, body: bytes) -> list[bytes]:
     """Every uploaded file of the form, in order; a text field is a mistake."""
+    files, texts = await _form_parts(request, body)
+    if texts:
+        field = next(iter(texts))
+        raise RequestError(
+            400, f"form field {field!r} is text; upload images as files (curl -F with @a.jpg)"
+        )
+    return [data for _, data in files]
+
+
+async def _form_parts(request: Request, body: bytes) -> tuple[list[tuple[str, bytes]], dict]:
+    """The form's uploaded files as (field, bytes), in order, and its text fields."""
 
     async def stream():
         yield body
@@ -134,14 +152,13 @@ async def _from_multipart(request: Request, body: bytes) -> list[bytes]:
         form = await MultiPartParser(request.headers, stream(), max_files=MAX_IMAGES + 1).parse()
     except MultiPartException as error:
         raise RequestError(400, f"multipart body cannot be read ({error.message})") from None
-    images = []
+    files, texts = [], {}
     for field, value in form.multi_items():
-        if not isinstance(value, UploadFile):
-            raise RequestError(
-                400, f"form field {field!r} is text; upload images as files (curl -F with @a.jpg)"
-            )
-        images.append(await value.read())
-    return images
+        if isinstance(value, UploadFile):
+            files.append((field, await value.read()))
+        else:
+            texts[field] = value
+    return files, texts
 
 
 def _top_k(value: Any) -> int:
@@ -156,7 +173,8 @@ def _top_k(value: Any) -> int:
 
 def feedback_inputs(document: dict[str, Any]) -> dict[str, Any]:
     """A ``/feedback`` body checked: ``request_id`` (as ``/predict`` answered it), ``label``,
-    and optionally ``index`` (which image) and ``task`` (which head)."""
+    and optionally ``index`` (which image), ``task`` (which head) and ``image`` (its bytes,
+    base64 as ``/predict`` takes them; None when not sent)."""
     request_id, label = document.get("request_id"), document.get("label")
     if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
         raise RequestError(400, "feedback needs the request_id a /predict answer gave")
@@ -167,4 +185,58 @@ def feedback_inputs(document: dict[str, Any]) -> dict[str, Any]:
         raise RequestError(400, f"index {index!r}: the position of an image in the request, from 0")
     if task is not None and not isinstance(task, str):
         raise RequestError(400, f"task={task!r}; the name of a head, e.g. style")
-    return {"request_id": request_id, "label": label, "index": index, "task": task}
+    image = document.get("image")
+    if image is not None:
+        image = _from_base64(image, "image")
+        if not image:
+            raise RequestError(400, "image is empty; send the bytes /predict was sent, base64")
+    return {"request_id": request_id, "label": label, "index": index, "task": task, "image": image}
+
+
+async def stylize_inputs(request: Request) -> tuple[bytes, bytes | None, dict[str, Any]]:
+    """The content image of a ``/stylize`` request, its style image (None when not sent) and
+    its options as sent (query parameters, then form or JSON fields; the worker checks them
+    against the model's). A multipart upload holds the content file and at most one style
+    file (the second, or the one named ``style``); JSON ``{"content": <base64>, "style":
+    <base64>, ...}``; a raw ``image/*`` body is the content alone."""
+    body = await read_body(request)
+    kind = _content_type(request)
+    options: dict[str, Any] = dict(request.query_params)
+    if kind == "multipart/form-data":
+        files, texts = await _form_parts(request, body)
+        content, style = _content_and_style(files)
+        options.update(texts)
+    elif kind == "application/json":
+        document = json_object(body)
+        if "content" not in document:
+            raise RequestError(
+                400, 'JSON body needs "content": <base64> (and "style": <base64> for AdaIN)'
+            )
+        content = _from_base64(document.pop("content"), "content")
+        style = document.pop("style", None)
+        style = None if style is None else _from_base64(style, "style")
+        options.update(document)
+    elif kind.startswith("image/") or kind == "application/octet-stream":
+        content, style = body, None
+    else:
+        raise RequestError(
+            415,
+            f"content type {kind or 'none'!r}; send multipart/form-data files (content, style), "
+            'application/json {"content": <base64>, "style": <base64>} or the raw content as '
+            "image/*",
+        )
+    if not content or style == b"":
+        raise RequestError(400, "an image of the request has no bytes; send whole image files")
+    return content, style, options
+
+
+def _content_and_style(files: list[tuple[str, bytes]]) -> tuple[bytes, bytes | None]:
+    """The uploaded content and style: in order, or by name (a file named ``style``)."""
+    if len(files) > 2:
+        raise RequestError(
+            400, f"{len(files)} files; upload the content image and at most one style image"
+        )
+    if not files:
+        return b"", None
+    (_, content), *rest = sorted(files, key=lambda file: file[0] == "style")
+    return content, rest[0][1] if rest else None

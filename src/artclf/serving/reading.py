@@ -1,5 +1,6 @@
-"""The serving record read back, for monitoring: every prediction (champion, challenger,
-shadow) of every serving run in the store, as a DataFrame, with the feedback given on it."""
+"""The serving record read back, for monitoring and for turning feedback into data: every
+prediction (champion, challenger, shadow) of every serving run in the store, as a DataFrame,
+with the feedback given on it, and where the images that were kept lie."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from artclf.serving.recording import EXPERIMENT, FEEDBACK, FOLDERS, PREDICTION
+from artclf.serving.recording import EXPERIMENT, FEEDBACK, FOLDERS, IMAGES, PREDICTION
 
 #: The columns of ``read_requests``, whatever it finds.
 REQUEST_COLUMNS = [
@@ -20,7 +21,12 @@ REQUEST_COLUMNS = [
     "image_bytes", "width", "height", "prediction", "probabilities", "embedding",
     "embedding_dim", "latency_ms", "run_id", "feedback",
 ]  # fmt: skip
-FEEDBACK_COLUMNS = ["request_id", "index", "task", "label", "time", "run_id"]
+#: ``solicited``: the web app asked for it (True) or a person reported a mistake unasked
+#: (False); None where the writer does not say (``POST /feedback``). ``image_sha256``: of the
+#: image the client sent with its feedback, else None.
+FEEDBACK_COLUMNS = [
+    "request_id", "index", "task", "label", "solicited", "image_sha256", "time", "run_id",
+]  # fmt: skip
 
 
 def read_requests(
@@ -32,7 +38,8 @@ def read_requests(
 ) -> pd.DataFrame:
     """Prediction records, oldest first: of ``model`` (its ``version``), at or after ``since``
     (a datetime, naive meaning UTC, or ISO text), the ``last`` ones. ``feedback`` holds the
-    label given later for that image (the latest), else None."""
+    label given later for that image (the latest), else None; a mistake reported unasked
+    (``solicited`` False) is left out: online accuracy from reported mistakes is biased low."""
     table = _records(tracking_uri, PREDICTION, since)
     if model is not None:
         table = table[table["model"] == model]
@@ -40,7 +47,8 @@ def read_requests(
         table = table[table["version"] == str(version)]
     if last is not None:
         table = table.tail(last)
-    labels = read_feedback(tracking_uri, since).drop_duplicates(
+    labels = read_feedback(tracking_uri, since)
+    labels = labels[~labels["solicited"].isin([False])].drop_duplicates(
         ["request_id", "index"], keep="last"
     )
     table = table.drop(columns="feedback", errors="ignore").merge(
@@ -57,12 +65,28 @@ def read_feedback(tracking_uri: str, since: datetime | str | None = None) -> pd.
     return _records(tracking_uri, FEEDBACK, since)[FEEDBACK_COLUMNS].reset_index(drop=True)
 
 
+def kept_images(tracking_uri: str) -> dict[str, tuple[str, str]]:
+    """Every image a serving run kept (``serve.keep_images``, or sent with feedback): its
+    sha256 -> (run id, artifact path)."""
+    client = MlflowClient(tracking_uri)
+    return {
+        Path(image.path).name.split(".")[0]: (run.info.run_id, image.path)
+        for run in _serving_runs(client)
+        for folder in client.list_artifacts(run.info.run_id, IMAGES)
+        for image in client.list_artifacts(run.info.run_id, folder.path)
+    }
+
+
+def _serving_runs(client: MlflowClient) -> list:
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return [] if experiment is None else client.search_runs([experiment.experiment_id])
+
+
 def _records(tracking_uri: str, kind: str, since: datetime | str | None) -> pd.DataFrame:
     """Every record of ``kind`` in the store's serving runs (those still open, or ended at or
     after ``since``), oldest first."""
     client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    runs = [] if experiment is None else client.search_runs([experiment.experiment_id])
+    runs = _serving_runs(client)
     start = None if since is None else _utc(since)
     rows = [
         {**record, "run_id": run.info.run_id}

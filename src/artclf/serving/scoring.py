@@ -13,23 +13,24 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from artclf.data.images import ImageTooLarge, read_square_rgb
 from artclf.inference.classifier import top_labels
-from artclf.monitoring.embedding import recorded
 from artclf.serving.deployment import Deployment
 from artclf.serving.inputs import RequestError
-from artclf.serving.recording import FEEDBACK, PREDICTION, Recorder, now
+from artclf.serving.recording import Recorder
+from artclf.serving.records import feedback_record, prediction_records
 from artclf.serving.routing import CHALLENGER, CHAMPION, SHADOW, route
 from artclf.serving.settings import Settings
 from artclf.serving.slots import Slot
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def answer_batch(
         except RequestError as error:
             answers[position] = error_answer(error)
     for job in jobs(deployment, requests, predictions, settings):
-        answers.update(score(job, requests, recorder, answers))
+        answers.update(score(job, requests, recorder, answers, settings.keep_images))
     return [answers[position] for position in range(len(requests))]
 
 
@@ -81,7 +82,11 @@ def jobs(
 
 
 def score(
-    job: Job, requests: list[dict], recorder: Recorder | None, answered: dict[int, dict]
+    job: Job,
+    requests: list[dict],
+    recorder: Recorder | None,
+    answered: dict[int, dict],
+    keep_images: bool = False,
 ) -> dict[int, dict[str, Any]]:
     """The job's answers by position (none for a shadow job): the images of all its requests
     in one pass of its version; a record per image."""
@@ -118,15 +123,31 @@ def score(
         }
         if recorder is not None:
             latency = (done - request["received"]) * 1000
-            for record in records(job, request, probs, features[mine], latency):
+            for record in prediction_records(
+                request["request_id"],
+                request["images"],
+                job.route,
+                job.slot,
+                probs,
+                features[mine],
+                latency,
+            ):
                 recorder.put(record)
+                if keep_images:
+                    recorder.keep(record["image_sha256"], request["images"][record["index"]])
     return {} if job.route == SHADOW else answers
 
 
 def decode(data: bytes, size: int, resize: str, where: str) -> np.ndarray:
     """The image as ``artclf.predict`` reads it; a 4xx ``RequestError`` when it cannot be."""
+    return decoded(lambda source: read_square_rgb(source, size, resize), data, where)
+
+
+def decoded(read: Callable[[io.BytesIO], T], data: bytes, where: str) -> T:
+    """``read`` of the bytes (``/stylize`` reads them whole); when it fails, a 413
+    ``RequestError`` for an image over the pixel limit, else a 422."""
     try:
-        return read_square_rgb(io.BytesIO(data), size, resize)
+        return read(io.BytesIO(data))
     except ImageTooLarge as error:
         raise RequestError(413, f"{where} has {error}; send a smaller image") from None
     except Exception as error:  # any decoder failure: OSError, SyntaxError, ValueError, ...
@@ -137,43 +158,6 @@ def decode(data: bytes, size: int, resize: str, where: str) -> np.ndarray:
             422,
             f"{where} does not decode as an image ({reason}); send a whole JPEG, PNG or WebP file",
         ) from None
-
-
-def records(job: Job, request: dict, probs: dict, features, latency_ms: float) -> list[dict]:
-    """One record per image: what it was (hash, size, never the bytes), what the version said
-    of it, its embedding, and how long the answer took."""
-    embeddings = recorded(features)
-    found = []
-    for i, data in enumerate(request["images"]):
-        with warnings.catch_warnings():  # decoded already: the header is known to be sane
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            width, height = Image.open(io.BytesIO(data)).size
-        found.append(
-            {
-                "kind": PREDICTION,
-                "request_id": request["request_id"],
-                "index": i,
-                "time": now(),
-                "route": job.route,
-                "model": job.slot.name,
-                "version": job.slot.version,
-                "alias": job.slot.alias,
-                "image_sha256": hashlib.sha256(data).hexdigest(),
-                "image_bytes": len(data),
-                "width": width,
-                "height": height,
-                "prediction": {
-                    task: job.slot.tasks[task][int(p[i].argmax())] for task, p in probs.items()
-                },
-                "probabilities": {
-                    task: [round(float(v), 6) for v in p[i]] for task, p in probs.items()
-                },
-                "embedding": [round(float(v), 5) for v in embeddings[i]],
-                "embedding_dim": int(features.shape[1]),
-                "latency_ms": round(latency_ms, 3),
-            }
-        )
-    return found
 
 
 def metadata(deployment: Deployment, settings: Settings) -> dict[str, Any]:
@@ -207,9 +191,29 @@ def feedback(deployment: Deployment, request: dict, recorder: Recorder | None) -
         raise RequestError(
             400, f"label {request['label']!r} is not a class of {task}; GET /metadata lists them"
         )
-    fields = ("request_id", "index", "label")
-    recorder.put({"kind": FEEDBACK, **{k: request[k] for k in fields}, "task": task, "time": now()})
+    record = feedback_record(request["request_id"], request["index"], task, request["label"])
+    if request.get("image") is not None:
+        record["image_sha256"] = sent_image(deployment, request, recorder)
+    recorder.put(record)
     return {"recorded": True, "request_id": request["request_id"]}
+
+
+def sent_image(deployment: Deployment, request: dict, recorder: Recorder) -> str:
+    """The sha256 of the image a client sent with its feedback, kept in the run: checked as
+    ``/predict`` checks images, and against the image the request had where this process
+    still remembers it (``python -m artclf.feedback export`` checks the others)."""
+    data = request["image"]
+    decode(data, *deployment.champion.reading, "image")
+    digest = hashlib.sha256(data).hexdigest()
+    scored = recorder.digest(request["request_id"], request["index"])
+    if scored is not None and scored != digest:
+        raise RequestError(
+            400,
+            f"image is not image {request['index']} of request {request['request_id']} (sha256 "
+            f"{digest[:12]}..., scored {scored[:12]}...); send the bytes /predict was sent",
+        )
+    recorder.keep(digest, data)
+    return digest
 
 
 def error_answer(error: RequestError) -> dict[str, Any]:

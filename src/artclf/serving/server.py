@@ -9,17 +9,17 @@ import signal
 
 import litserve as ls
 import mlflow
+from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
-from artclf.inference.classifier import load_module
 from artclf.runtime.devices import device_policy
+from artclf.serving.kinds import ROUTES, check_kinds
 from artclf.serving.settings import Settings, check_address
-from artclf.serving.worker import ClassifierAPI
+from artclf.serving.slots import load_slot
+from artclf.serving.worker import ServingAPI
 from artclf.tracking import start_run
 from artclf.tracking.artifacts import tag_run
 from artclf.tracking.registry import model_version
-
-ROUTES = "POST /predict, POST /feedback, GET /metadata, GET /health"
 
 
 def serve(cfg: DictConfig) -> None:
@@ -34,18 +34,22 @@ def serve(cfg: DictConfig) -> None:
     tracking_uri = str(cfg.logger.tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     serving = [uri for uri in (settings.model, settings.challenger) if uri]
-    for uri in serving:  # a missing alias or a model that is no classifier: one line, now
-        version = model_version(uri)
-        load_module(f"models:/{version.name}/{version.version}")  # downloaded once, checked
+    client = MlflowClient()
+    kinds = {  # a missing alias or a model artclf does not serve: one line, now
+        uri: load_slot(uri, model_version(uri, client), client, device="cpu").kind
+        for uri in serving  # downloaded once, checked
+    }
+    kind = check_kinds(kinds, settings)
     stop_like_ctrl_c()
     with start_run(cfg) as run:
         run_id = run.info.run_id if run and settings.record else None
         if run_id:
             tag_run(run_id, {"artclf.serving.models": " ".join(serving)})
-        api = ClassifierAPI(settings, tracking_uri, run_id)
+        api = ServingAPI(settings, tracking_uri, run_id, kind)
         accelerator = "cuda" if device_policy().on_cuda else "cpu"
         server = ls.LitServer(api, accelerator=accelerator, devices=1, timeout=cfg.timeout)
-        print(f"serving {' and '.join(serving)} on http://{host}:{port} ({ROUTES}); Ctrl-C stops")
+        routes = ", ".join([*(f"POST {r}" for r in ROUTES[kind]), "GET /metadata", "GET /health"])
+        print(f"serving {' and '.join(serving)} on http://{host}:{port} ({routes}); Ctrl-C stops")
         if run_id:
             print(f"  requests recorded in MLflow run {run_id} (experiment artclf-serving)")
         server.run(host=host, port=port, generate_client_file=False, log_level=str(cfg.log_level))

@@ -26,6 +26,7 @@ class Settings:
     max_batch_size: int = 8
     batch_timeout: float = 0.005
     record: bool = True
+    keep_images: bool = False
     flush_every: int = 100
     flush_seconds: float = 5.0
 
@@ -63,6 +64,10 @@ class Settings:
         ):
             if value <= 0:
                 raise ValueError(f"{option}={value}; must be above 0")
+        if self.keep_images and not self.record:
+            raise ValueError(
+                "serve.keep_images keeps images in the record: drop serve.record=false"
+            )
         if self.batch_timeout < 0:
             raise ValueError(f"serve.batch_timeout={self.batch_timeout}; seconds, 0 or more")
 

@@ -1,34 +1,40 @@
 """One registered version, loaded in the inference worker: its network (on CUDA where there
-is one, for good: no copy per request), what it answers for (``models:/<name>@<alias>``) and
-its card."""
+is one, for good: no copy per request), its kind, what it answers for
+(``models:/<name>@<alias>``) and its card."""
 
 from __future__ import annotations
 
-import os
+import contextlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from torch import Tensor
+from torch import Tensor, nn
 
 from artclf.data.resize import checkpoint_resize
 from artclf.inference.classifier import load_module
-from artclf.models.module import ClassificationModule
 from artclf.monitoring.embedding import scored
 from artclf.runtime.devices import device_policy
-
-#: Where ``make ui`` serves the MLflow UI; cards link into it (as the web app's do).
-MLFLOW_UI = os.environ.get("ARTCLF_MLFLOW_UI", "http://127.0.0.1:5000")
+from artclf.serving.cards import classifier_card, style_card
+from artclf.serving.kinds import ADAIN, CLASSIFIER, CYCLEGAN, DESCRIPTIONS, kind_of
+from artclf.style.adain_model import load_adain
+from artclf.style.cyclegan.loader import load_cyclegan
+from artclf.tracking.sources import read_checkpoint
 
 
 @dataclass(frozen=True)
 class Slot:
-    """A version serving under one alias: ``uri`` as configured, ``version`` as resolved."""
+    """A version serving under one alias: ``uri`` as configured, ``version`` as resolved.
+    ``module`` is a ``ClassificationModule``, an ``AdaINNet`` or a CycleGAN's generators by
+    direction, as ``kind`` says; ``score``, ``tasks`` and ``reading`` are a classifier's."""
 
     uri: str
     name: str
     version: str
-    module: ClassificationModule
+    kind: str
+    module: nn.Module
     card: dict[str, Any]
 
     def score(self, images: np.ndarray) -> tuple[dict[str, Tensor], Tensor]:
@@ -51,31 +57,44 @@ class Slot:
         return int(hparams.model["image_size"]), checkpoint_resize(hparams.get("data"))
 
 
-def load_slot(uri: str, version, client) -> Slot:
+def generators(source: str) -> nn.ModuleDict:
+    """A trained CycleGAN's two generators by direction (``a2b``, ``b2a``), in eval mode;
+    its discriminators are left behind."""
+    module = load_cyclegan(source)
+    return nn.ModuleDict({"a2b": module.g_ab, "b2a": module.g_ba}).eval()
+
+
+#: Held while an AdaIN is built and while one draws: building one traces its encoder with
+#: torch.fx (``FeatureTaps``), which patches every module's ``__call__`` in the process
+#: meanwhile, so a forward pass in another thread at that moment fails. A promotion of an
+#: AdaIN thus holds its answers for the build; classifiers and CycleGANs build untraced.
+TRACING = threading.Lock()
+
+#: Each kind's network, on the CPU in eval mode, from a checkpoint source.
+LOADERS: dict[str, Callable[[str], nn.Module]] = {
+    CLASSIFIER: load_module,
+    ADAIN: load_adain,
+    CYCLEGAN: generators,
+}
+
+
+def load_slot(
+    uri: str, version, client, kind: str | None = None, device: str | None = None
+) -> Slot:
     """``version`` (a ``ModelVersion`` the alias of ``uri`` names) loaded, pinned by its
-    number so a move of the alias meanwhile cannot swap the weights under it."""
-    module = load_module(f"models:/{version.name}/{version.version}")  # via checkpoint_file
-    module.to(device_policy().device)
-    return Slot(uri, version.name, str(version.version), module, card(version, module, client))
-
-
-def card(version, module: ClassificationModule, client) -> dict[str, Any]:
-    """What ``GET /metadata`` says of a version: classes, preprocessing, data, test accuracy,
-    and a link to its training run."""
-    data = module.hparams.get("data") or {}
-    accuracy = version.tags.get("test/acc")  # registration copies the run's test metrics
-    link = None
-    if version.run_id:
-        experiment = client.get_run(version.run_id).info.experiment_id
-        link = f"{MLFLOW_UI}/#/experiments/{experiment}/runs/{version.run_id}"
-    return {
-        "model": version.name,
-        "version": str(version.version),
-        "classes": module.tasks,
-        "image_size": int(module.hparams.model["image_size"]),
-        "resize": checkpoint_resize(data),
-        "dataset": f"{data.get('source', '?')} ({data.get('root', '?')})" if data else "unknown",
-        "test_accuracy": None if accuracy is None else float(accuracy),
-        "run_id": version.run_id,
-        "run_link": link,
-    }
+    number, on ``device`` (None: the device policy's); with ``kind``, a version of another
+    kind is refused before it is loaded."""
+    source = f"models:/{version.name}/{version.version}"
+    found = kind_of(read_checkpoint(source).get("hyper_parameters") or {}, source)
+    if kind is not None and found != kind:
+        raise ValueError(
+            f"{uri} names version {version.version}, {DESCRIPTIONS[found]}; this server's "
+            f"routes are for {DESCRIPTIONS[kind]} (restart it to serve the new kind)"
+        )
+    with TRACING if found == ADAIN else contextlib.nullcontext():
+        module = LOADERS[found](source).to(device or device_policy().device)
+    if found == CLASSIFIER:
+        card = classifier_card(version, module, client)
+    else:
+        card = style_card(version, found, client)
+    return Slot(uri, version.name, str(version.version), found, module, card)

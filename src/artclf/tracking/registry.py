@@ -16,6 +16,9 @@ import contextlib
 import logging
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +113,12 @@ def _download(client: MlflowClient, version, uri: str, cache: Path) -> Path:
         source = f"{location.rstrip('/')}/{MODEL_CHECKPOINT}"
         if not target.is_file():
             try:
-                mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=target.parent)
+                _into_place(
+                    target,
+                    lambda folder: mlflow.artifacts.download_artifacts(
+                        artifact_uri=source, dst_path=str(folder)
+                    ),
+                )
             except (MlflowException, OSError):
                 raise ValueError(
                     f"{uri}: version {version.version}'s model files are missing ({source}); "
@@ -131,9 +139,22 @@ def _download(client: MlflowClient, version, uri: str, cache: Path) -> Path:
         )
     target = cache / version.run_id / Path(names[0]).name
     if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        client.download_artifacts(version.run_id, names[0], str(target.parent))
+        _into_place(
+            target, lambda folder: client.download_artifacts(version.run_id, names[0], str(folder))
+        )
     return target
+
+
+def _into_place(target: Path, download: Callable[[Path], object]) -> None:
+    """``download`` into a private folder beside ``target``, then renamed onto it: a process
+    or thread sharing the cache sees the whole file or none (MLflow copies in place)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        download(folder)
+        os.replace(folder / target.name, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _logged_model_of_source(source: str | None) -> str | None:

@@ -39,10 +39,15 @@ def _hydra() -> HydraConfig | None:
 
 
 def _choices(cfg: DictConfig) -> dict[str, str]:
+    """The config choices of the run; a retrain's (``experiment=retrain``) are those of the
+    version it retrains, whose recipe it took, with ``experiment`` saying ``retrain``."""
     hydra = _hydra()
     if hydra is not None:
-        return {k: str(v) for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")}
-    return {group: str(cfg[group].name) for group in NAMING_GROUPS if "name" in cfg.get(group, {})}
+        choices = {k: str(v) for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")}
+    else:
+        choices = {g: str(cfg[g].name) for g in NAMING_GROUPS if "name" in cfg.get(g, {})}
+    inherited = (cfg.get("retrain") or {}).get("choices") or {}
+    return {**choices, **{k: str(v) for k, v in inherited.items() if k != "experiment"}}
 
 
 def run_name(cfg: DictConfig, naming_groups: tuple[str, ...] = NAMING_GROUPS) -> str:

@@ -19,6 +19,7 @@ from artclf.publishing.publish import publish_classifier, publish_style_network
 from artclf.runtime.config import to_plain
 from artclf.tracking.registry import default_model_name
 from artclf.training.resume import config_from_checkpoint
+from artclf.training.retrain import retrain_config, start_from_version
 
 
 class Built(NamedTuple):
@@ -61,6 +62,12 @@ def model_callbacks(model_cfg: DictConfig) -> list[Callback]:
     if finetune:
         from artclf.training.finetune import TwoPhaseFinetuning
 
+        if model_cfg.get("freeze_mode", "train") != "train":
+            raise ValueError(
+                f"model.finetune trains every layer in its first phase, and "
+                f"model.freeze_mode={model_cfg.freeze_mode} runs the frozen ones as inference; "
+                "set model.freeze_mode=train or model.finetune=null"
+            )
         callbacks.append(TwoPhaseFinetuning(int(finetune.switch_epoch), int(finetune.top_layers)))
     return callbacks + ema_callbacks(model_cfg)
 
@@ -68,7 +75,7 @@ def model_callbacks(model_cfg: DictConfig) -> list[Callback]:
 def build_classifier(cfg: DictConfig) -> Built:
     """The datamodule of ``cfg.data`` (set up, so its classes are known), the module for those
     classes, and a classifier's callbacks (test reports, Grad-CAM grid, two-phase
-    fine-tuning, EMA weights)."""
+    fine-tuning, EMA weights); ``experiment=retrain`` starts it from a registered version."""
     from artclf.models.module import ClassificationModule
     from artclf.training.report_callbacks import GradCamGrid, MonitoringReference, TestReports
 
@@ -86,8 +93,14 @@ def build_classifier(cfg: DictConfig) -> Built:
         monitor=str(cfg.optimized.metric),
         data=to_plain(cfg.data),
     )
+    start_from_version(module, cfg)
     reports: list[Callback] = [TestReports(), GradCamGrid(), MonitoringReference()]
-    return Built(module, datamodule, reports + model_callbacks(cfg.model))
+    callbacks = reports + model_callbacks(cfg.model)
+    if cfg.model.get("freeze_mode") == "cached":  # once the weights are final
+        from artclf.training.feature_cache import attach_feature_cache
+
+        attach_feature_cache(module.net, datamodule, int(cfg.model.cache_views))
+    return Built(module, datamodule, callbacks)
 
 
 def publish_classifier_run(
@@ -155,7 +168,7 @@ TASKS: dict[str, Task] = {
         registered_name=default_model_name,
         publish=publish_classifier_run,
         validate=validate_classifier,
-        resume_config=config_from_checkpoint,
+        resume_config=lambda cfg: config_from_checkpoint(retrain_config(cfg)),
     ),
     "cyclegan": Task(
         name="cyclegan",

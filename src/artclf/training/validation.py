@@ -24,6 +24,7 @@ INTEGERS = {
     "data.num_workers": (0, ()),
     "model.image_size": (1, ()),  # before data.image_size, which defaults to it
     "data.image_size": (1, ()),
+    "model.cache_views": (1, ()),
 }
 #: key -> whether 0 is allowed: finite numbers.
 NUMBERS = {"optim.lr": False, "optim.weight_decay": True}

@@ -26,7 +26,7 @@ SKIP_REASONS = (
     "truncated",  # decoding stopped early
     "too_large",  # more pixels than artclf.data.images.MAX_PIXELS: refused before decoding
     "duplicate",  # same content as an earlier file (where a reader deduplicates)
-    "held_out_artwork",  # an extra folder's copy of a work in validation or test
+    "held_out_artwork",  # an extra folder's copy of a work (or image) in validation or test
     "unlabelled",  # no label under the chosen scheme (e.g. unknown genre dropped)
 )
 
@@ -67,6 +67,10 @@ class Scan:
     #: file on disk are missing for ``labels=artist``, not for ``labels=style``).
     skipped_by_label: dict[str, Counter] = field(default_factory=dict)
     listing: Listing | None = None
+    #: The sha256 of the images whose content is known without reading them, by path (a
+    #: feedback folder names its images by it): a byte copy of a validation or test image
+    #: among them never trains.
+    content: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for column in self.label_columns:
@@ -118,4 +122,5 @@ def merge_scans(scans: list[Scan]) -> Scan:
         pd.concat(records, ignore_index=True),
         skipped,
         class_weights=weights[0] if len(weights) == 1 else None,
+        content={path: digest for scan in scans for path, digest in scan.content.items()},
     )
