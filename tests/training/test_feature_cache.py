@@ -20,6 +20,7 @@ from artclf.models.classifier import Classifier, create_classifier
 from artclf.models.module import ClassificationModule
 from artclf.runtime.config import to_plain
 from artclf.training.feature_cache import VIEW_SEED, attach_feature_cache
+from artclf.training.tasks import model_callbacks
 from conftest import TINY_SYNTHETIC, train_tiny
 
 FROZEN = "model.freeze=[conv1,bn1,layer1]"
@@ -133,3 +134,8 @@ def test_settings_that_cannot_work_are_one_line(make_cfg) -> None:
     model = to_plain(cfg.model) | {"mixup": {"mixup_alpha": 0.2}}
     with pytest.raises(ValueError, match=r"model\.mixup mixes images"):
         ClassificationModule(model, {"style": ["a", "b"]}, to_plain(cfg.optim))
+    cfg = make_cfg(
+        "model=resnet18_32", FROZEN, "model.freeze_mode=inference", "+model.finetune.switch_epoch=1"
+    )
+    with pytest.raises(ValueError, match=r"model\.finetune trains every layer"):
+        model_callbacks(cfg.model)

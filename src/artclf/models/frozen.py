@@ -99,8 +99,8 @@ def frozen_split(body: nn.Module, mode: str) -> FrozenSplit | None:
     if late:
         raise ValueError(
             f"model.freeze_mode={mode} needs model.freeze to name the backbone's first layers "
-            f"in order ({', '.join(named[:6])}, ...), but {', '.join(late)} come after a "
-            "trainable one; freeze the layers before them too, or set model.freeze_mode=train"
+            f"in order ({', '.join(named[:6])}, ...), but a trainable layer comes before "
+            f"{', '.join(late)}; freeze it too, or set model.freeze_mode=train"
         )
     if not any(n for _, n in counts[:first]):
         raise ValueError(
