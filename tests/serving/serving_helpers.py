@@ -76,7 +76,6 @@ def use_store(store: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point this process's tracking calls (and ``models:/`` URIs) at the store."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store["uri"])
     mlflow.set_tracking_uri(store["uri"])
-    mlflow.set_registry_uri(store["uri"])  # an earlier test of this worker may have set another
 
 
 def champion(store: dict) -> str:
