@@ -63,13 +63,13 @@ browser: ## install Debian's chromium for the browser tests, when missing (needs
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 lint: install ## ruff lint and format check; the import layers contract (.importlinter)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks experiments
+	$(VENV)/bin/ruff format --check src tests benchmarks experiments
 	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## apply ruff's fixes and formatting
-	$(VENV)/bin/ruff check --fix src tests benchmarks
-	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks experiments
+	$(VENV)/bin/ruff format src tests benchmarks experiments
 
 clean: ## remove run outputs and caches, printing what each held (keeps .venv, mlflow.db, mlartifacts)
 	@found="$(wildcard outputs multirun bench_results .cache .pytest_cache .ruff_cache)"; \
