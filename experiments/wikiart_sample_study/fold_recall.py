@@ -11,13 +11,12 @@ Prints a markdown table (one row per class: recall and F1, mean ± sd, and the i
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
-import mlflow
 import pandas as pd
-from mlflow.tracking import MlflowClient
+
+from artclf.tracking.queries import connect, copy_artifact
 
 REPORT = "reports/per_class_report.csv"
 
@@ -25,7 +24,7 @@ REPORT = "reports/per_class_report.csv"
 def fold_reports(uri: str, experiment: str, preset: str) -> pd.DataFrame:
     """Every finished fold run of ``preset`` (``data.cv.folds`` set) in ``experiment``: its
     per-class report rows, with the fold number."""
-    client = MlflowClient(tracking_uri=uri)
+    client = connect(uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise SystemExit(f"{uri} has no experiment {experiment!r}")
@@ -36,15 +35,13 @@ def fold_reports(uri: str, experiment: str, preset: str) -> pd.DataFrame:
     runs = [r for r in runs if r.data.params.get("data.cv.folds") not in (None, "None")]
     if not runs:
         raise SystemExit(f"no finished CV run of experiment={preset} in {experiment!r}")
-    mlflow.set_tracking_uri(uri)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     tables = []
     with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / "report.csv"
         for run in runs:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run.info.run_id, artifact_path=REPORT, dst_path=scratch
-            )
-            table = pd.read_csv(Path(path))
+            if not copy_artifact(client, run.info.run_id, REPORT, target):
+                raise SystemExit(f"run {run.info.run_id} has no {REPORT}")
+            table = pd.read_csv(target)
             tables.append(table.assign(fold=int(run.data.params["data.cv.fold"])))
     return pd.concat(tables, ignore_index=True)
 

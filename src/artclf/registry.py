@@ -65,20 +65,12 @@ def register(cfg: DictConfig) -> None:
 def plan(cfg: DictConfig) -> None:
     """The ``sample_size`` to fix before a comparison (``mcnemar_sample_size``)."""
     from artclf.evaluation.comparison import mcnemar_sample_size
+    from artclf.reporting.registry_tables import show_plan
 
-    gain, discordant, power = (
-        float(cfg.plan.gain),
-        float(cfg.plan.discordant),
-        float(cfg.plan.power),
-    )
+    plan = dict(cfg.plan)
+    gain, discordant, power = (float(plan[k]) for k in ("gain", "discordant", "power"))
     size = mcnemar_sample_size(gain, discordant, float(cfg.alpha), power)
-    if cfg.output == "json":
-        return print(json.dumps({"sample_size": size, **{k: cfg.plan[k] for k in cfg.plan}}))
-    print(
-        f"sample_size={size}: images to label before comparing, to detect an accuracy gain of "
-        f"{gain:.0%} with {power:.0%} power at alpha={cfg.alpha} when the versions disagree on "
-        f"{discordant:.0%} of images"
-    )
+    show_plan(size, plan, float(cfg.alpha), str(cfg.output))
 
 
 def first_champion(cfg: DictConfig) -> bool:

@@ -37,6 +37,17 @@ def show_versions(rows: list[dict], output: str) -> None:
     print_table(table, "registered model versions")
 
 
+def show_plan(size: int, plan: dict, alpha: float, output: str) -> None:
+    """The sample size ``action=plan`` computed, with what it was planned for."""
+    if output == "json":
+        return print(json.dumps({"sample_size": size, **plan}))
+    print(
+        f"sample_size={size}: images to label before comparing, to detect an accuracy gain of "
+        f"{plan['gain']:.0%} with {plan['power']:.0%} power at alpha={alpha} when the versions "
+        f"disagree on {plan['discordant']:.0%} of images"
+    )
+
+
 def show_comparison(result: Any) -> None:
     """Metrics and per-class recall of both versions side by side, then the verdict."""
     table = Table(title=f"{result.candidate.name}: candidate vs champion ({result.split})")
